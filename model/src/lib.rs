@@ -1,0 +1,30 @@
+//! # nexus-model
+//!
+//! The vocabulary every other nexus crate speaks. No I/O and no dataflow logic lives here.
+//!
+//! - [`decimal`]: `Dec`, the exact decimal used for every price, size, rate and money figure; it is a
+//!   differential key, value and difference type, and has separate JSON and inter-process encodings.
+//! - [`money`]: `Price` and `Quantity`, positive by construction.
+//! - [`time`]: logical time (microseconds) and unit helpers.
+//! - [`venue`] and [`asset`]: venues, canonical assets and the venue-symbol mapping.
+//! - [`funding`], [`market`], [`control`]: decoded inputs (funding observations, books, trades, order
+//!   events, fills, parameter changes, halts).
+//! - [`records`]: output records and stream names (DESIGN section 6).
+//! - [`config`]: the TOML configuration with every default of DESIGN section 5.
+
+pub mod asset;
+pub mod config;
+pub mod control;
+pub mod decimal;
+pub mod funding;
+pub mod market;
+pub mod money;
+pub mod records;
+pub mod time;
+pub mod venue;
+
+pub use asset::Asset;
+pub use decimal::Dec;
+pub use money::{Price, Quantity};
+pub use time::LogicalTime;
+pub use venue::Venue;
