@@ -1,1 +1,23 @@
+//! # nexus-operators
+//!
+//! Differential operators that several dataflows share. Each is a function from collections (or an
+//! upsert stream) to collections; none does I/O.
+//!
+//! - [`harness`]: runs a fragment on a recorded history with N workers (oracle tests, benchmarks).
+//! - [`latest_by_key`]: turns a stream of keyed upserts into the collection of each key's latest value.
+//! - [`retract_at`]: keeps each record only until a time computed from the record itself (freshness,
+//!   sliding windows), by scheduling its retraction when it is inserted.
+//! - [`with_params`]: joins a collection with a small, global parameter collection that is broadcast
+//!   to every worker, so parameters can change at run time without funnelling the data to one worker.
 
+pub mod harness;
+pub mod latest_by_key;
+pub mod retract_at;
+pub mod with_params;
+
+pub use latest_by_key::latest_by_key;
+pub use retract_at::retract_at;
+pub use with_params::with_params;
+
+/// Logical time of every nexus dataflow (microseconds).
+pub type Time = nexus_model::LogicalTime;

@@ -1,0 +1,141 @@
+//! Oracle tests: random histories, incremental output compared with a from-scratch recomputation at
+//! every time, with 1 and 4 workers.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use nexus_operators::harness::{self, collection_at};
+use nexus_operators::{Time, latest_by_key, retract_at, with_params};
+use proptest::prelude::*;
+use timely::dataflow::InputHandle;
+
+/// Random insert/retract history of (key, value) records with values carrying their own expiry.
+fn history() -> impl Strategy<Value = Vec<((u8, u64), Time, isize)>> {
+    prop::collection::vec((0u8..4, 0u64..40, 0u64..30, prop::bool::weighted(0.2)), 1..40).prop_map(|raw| {
+        let mut live: Vec<((u8, u64), Time)> = Vec::new();
+        let mut out = Vec::new();
+        for (key, expiry, time, retract) in raw {
+            if retract && !live.is_empty() {
+                let (record, _) = live.remove(key as usize % live.len());
+                out.push((record, time, -1));
+            } else {
+                out.push(((key, expiry), time, 1));
+                live.push(((key, expiry), time));
+            }
+        }
+        out
+    })
+}
+
+/// Histories are fed in time order; make the generated ones consistent (a retraction never precedes
+/// its insertion) by sorting the generated times per record.
+fn normalize(mut history: Vec<((u8, u64), Time, isize)>) -> Vec<((u8, u64), Time, isize)> {
+    let mut seen: BTreeMap<(u8, u64), Time> = BTreeMap::new();
+    for (record, time, diff) in history.iter_mut() {
+        let last = seen.entry(*record).or_insert(0);
+        if *diff < 0 || *time < *last {
+            *time = (*time).max(*last);
+        }
+        *last = *time;
+    }
+    history
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn retract_at_keeps_records_until_their_expiry(history in history().prop_map(normalize)) {
+        let oracle = |t: Time| -> BTreeMap<(u8, u64), isize> {
+            let mut counts = collection_at(&history, t);
+            counts.retain(|(_, expiry), _| t < *expiry);
+            counts
+        };
+        for workers in [1, 4] {
+            let output = harness::run(workers, history.clone(), |c| retract_at(c, |(_, expiry)| *expiry));
+            for t in 0..45 {
+                prop_assert_eq!(collection_at(&output, t), oracle(t), "workers {} time {}", workers, t);
+            }
+        }
+    }
+
+    #[test]
+    fn with_params_pairs_every_record_with_the_current_parameter(
+        history in history().prop_map(normalize),
+        changes in prop::collection::vec((1u64..30, 1u64..5), 0..4),
+    ) {
+        // Parameter p starts at 1 and changes at the given times; records are (key, value) data.
+        let mut param_history = vec![(Err::<(u8, u64), u64>(1), 0, 1)];
+        let mut current = 1u64;
+        let mut sorted = changes.clone();
+        sorted.sort();
+        for (time, value) in sorted {
+            param_history.push((Err(current), time, -1));
+            param_history.push((Err(value), time, 1));
+            current = value;
+        }
+        let mut combined: Vec<(Result<(u8, u64), u64>, Time, isize)> =
+            history.iter().map(|(r, t, d)| (Ok(*r), *t, *d)).collect();
+        combined.extend(param_history.iter().cloned());
+        for workers in [1, 4] {
+            let output = harness::run(workers, combined.clone(), |c| {
+                let data = c.clone().flat_map(|x| x.ok());
+                let params = c.flat_map(|x| x.err());
+                with_params(data, params, |(key, value), p| Some((*key, value * p)))
+            });
+            for t in 0..35 {
+                let records = collection_at(&history, t);
+                let params = collection_at(&param_history, t);
+                let mut expected = BTreeMap::new();
+                for ((key, value), count) in &records {
+                    for (p, pcount) in &params {
+                        let p = p.as_ref().err().copied().unwrap_or(0);
+                        *expected.entry((*key, value * p)).or_insert(0) += count * pcount;
+                    }
+                }
+                expected.retain(|_, c| *c != 0);
+                prop_assert_eq!(collection_at(&output, t), expected, "workers {} time {}", workers, t);
+            }
+        }
+    }
+
+    #[test]
+    fn latest_by_key_holds_the_last_value_of_each_key(
+        upserts in prop::collection::vec((0u8..5, prop::option::weighted(0.85, 0u32..100), 0u64..20), 1..60),
+    ) {
+        let mut upserts = upserts;
+        upserts.sort_by_key(|u| u.2);
+        // Oracle: apply in time order; at equal times the greatest Option wins (operator contract).
+        let oracle = |t: Time| -> BTreeMap<(u8, u32), isize> {
+            let mut state: BTreeMap<u8, Option<u32>> = BTreeMap::new();
+            let mut by_time: BTreeMap<(Time, u8), Option<u32>> = BTreeMap::new();
+            for (key, value, time) in upserts.iter().filter(|u| u.2 <= t) {
+                let slot = by_time.entry((*time, *key)).or_insert(*value);
+                if *value > *slot { *slot = *value; }
+            }
+            for ((_, key), value) in by_time { state.insert(key, value); }
+            state.into_iter().filter_map(|(k, v)| v.map(|v| ((k, v), 1))).collect()
+        };
+        for workers in [1usize, 4] {
+            let collected = Arc::new(Mutex::new(Vec::new()));
+            let sink = Arc::clone(&collected);
+            let upserts = upserts.clone();
+            timely::execute(timely::Config::process(workers), move |worker| {
+                let sink = Arc::clone(&sink);
+                let mut input = InputHandle::new();
+                worker.dataflow::<Time, _, _>(|scope| {
+                    let stream = input.to_stream(scope);
+                    latest_by_key::<u8, u32>(stream).inspect(move |u| sink.lock().unwrap().push(u.clone()));
+                });
+                for (position, (key, value, time)) in upserts.iter().enumerate() {
+                    if *time > *input.time() { input.advance_to(*time); }
+                    if position % worker.peers() == worker.index() { input.send((*key, *value, *time)); }
+                }
+            }).unwrap();
+            let output = harness::consolidate(collected.lock().unwrap().clone());
+            for t in 0..22 {
+                prop_assert_eq!(collection_at(&output, t), oracle(t), "workers {} time {}", workers, t);
+            }
+        }
+    }
+}
