@@ -1,1 +1,13 @@
+//! # nexus-dataflows
+//!
+//! One module per dataflow of DESIGN section 5, each a function from differential collections to
+//! differential collections. Nothing here knows about NATS, PostgreSQL or files: the dataflows are
+//! fed collections directly, which is also how their oracle tests drive them.
+//!
+//! - [`reconcile`]: exchange and scanner funding rates -> `snapshots`, `discrepancies` (DESIGN 5.1),
+//!   with [`reconcile::oracle`], the from-scratch recomputation the tests compare against.
 
+pub mod reconcile;
+
+/// Logical time of every dataflow (microseconds).
+pub type Time = nexus_model::LogicalTime;

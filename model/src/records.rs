@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::asset::Asset;
 use crate::decimal::Dec;
@@ -80,7 +80,7 @@ impl fmt::Display for OutputStream {
 }
 
 /// Reconciliation status of a snapshot (DESIGN 5.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SnapshotStatus {
     /// Both sources fresh and within tolerance.
@@ -106,7 +106,7 @@ impl SnapshotStatus {
 }
 
 /// The reconciled funding state of one (venue, asset): a `snapshots` record.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Snapshot {
     /// The venue.
     pub venue: Venue,
@@ -138,7 +138,7 @@ pub struct Snapshot {
 }
 
 /// A `discrepancies` record: present while a snapshot's status is `discrepancy`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Discrepancy {
     /// The venue.
     pub venue: Venue,
@@ -153,7 +153,7 @@ pub struct Discrepancy {
 }
 
 /// A `rejected` record: one input that could not be used, and why.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Rejected {
     /// The subject the input arrived on (empty when the recording line had none).
     pub subject: String,
