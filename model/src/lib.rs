@@ -5,6 +5,7 @@
 //! - [`decimal`]: `Dec`, the exact decimal used for every price, size, rate and money figure; it is a
 //!   differential key, value and difference type, and has separate JSON and inter-process encodings.
 //! - [`money`]: `Price` and `Quantity`, positive by construction.
+//! - [`numbers`]: lenient whole-number readers (integer, float or string) for config and payload times.
 //! - [`time`]: logical time (microseconds) and unit helpers.
 //! - [`venue`] and [`asset`]: venues, canonical assets and the venue-symbol mapping.
 //! - [`funding`], [`market`], [`control`]: decoded inputs (funding observations, books, trades, order
@@ -19,6 +20,7 @@ pub mod decimal;
 pub mod funding;
 pub mod market;
 pub mod money;
+pub mod numbers;
 pub mod records;
 pub mod time;
 pub mod venue;

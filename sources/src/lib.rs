@@ -1,1 +1,16 @@
+//! # nexus-sources
+//!
+//! Everything between raw bytes and typed inputs. Nothing here knows about dataflows.
+//!
+//! - [`message`]: a message as it enters the system (subject, payload, logical time, sequence).
+//! - [`decode`]: one decoder per subject family of DESIGN section 4; every bad input becomes a
+//!   [`Rejected`](nexus_model::records::Rejected) record with a reason, never a panic.
+//! - [`recording`]: the JSON-lines recording format (optionally zstd), read line by line; an
+//!   unreadable line is a rejection, not the end of the file.
+//! - [`bridge`]: logical time stamping (late messages clamped and counted), routing of messages to
+//!   timely workers over bounded channels, and the recording feeder used by `nexus replay`.
 
+pub mod bridge;
+pub mod decode;
+pub mod message;
+pub mod recording;

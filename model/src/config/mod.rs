@@ -2,7 +2,6 @@
 //! `NATS_URL` / `DATABASE_URL` from the environment, and dotted-key changes at run time
 //! (`control.params`) that go through the very same validation as the file.
 
-mod numbers;
 mod sections;
 
 use std::path::Path;

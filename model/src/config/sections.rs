@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::numbers;
+use crate::numbers;
 use crate::decimal::Dec;
 use crate::venue::Venue;
 

@@ -1,6 +1,6 @@
-//! Lenient readers for integer parameters: DESIGN section 7 lets a numeric parameter be a TOML
-//! integer, float or string, and `control.params` sends JSON numbers or strings. Whatever the form,
-//! the value must be a whole, non-negative number.
+//! Lenient readers for whole numbers: DESIGN section 7 lets a numeric parameter be a TOML integer,
+//! float or string, `control.params` sends JSON numbers or strings, and payload times are integer
+//! milliseconds "as number or string". Whatever the form, the value must be whole and non-negative.
 
 use std::fmt;
 
