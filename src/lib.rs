@@ -1,0 +1,16 @@
+//! # nexus
+//!
+//! The `nexus` binary's library: it wires sources, dataflows and sinks into runnable commands.
+//!
+//! - [`pipeline`]: the dataflow graph of one worker and the handles that feed it.
+//! - [`worker`]: the loop of one timely worker (feed -> decode -> inputs -> step -> frontier).
+//! - [`replay`]: `nexus replay`, the deterministic, as-fast-as-possible run over a recording.
+//! - [`progress`]: the terminal progress bar.
+//!
+//! Domain types live in `nexus-model`, operators in `nexus-operators`, dataflows in
+//! `nexus-dataflows`, input handling in `nexus-sources` and outputs in `nexus-sinks`.
+
+pub mod pipeline;
+pub mod progress;
+pub mod replay;
+pub mod worker;

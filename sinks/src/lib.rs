@@ -1,1 +1,12 @@
+//! # nexus-sinks
+//!
+//! Where output collections go. Workers send [`SinkEvent`]s (serialized updates of each stream, and
+//! the frontier before which everything has been sent); a sink writes each time once it is complete.
+//!
+//! - [`event`]: the events workers send to sinks.
+//! - [`jsonl`]: the `DIR/<stream>.jsonl` files of DESIGN section 6.
 
+pub mod event;
+pub mod jsonl;
+
+pub use event::{SinkEvent, Update};

@@ -1,0 +1,144 @@
+//! `nexus replay`: runs the pipeline on a recording as fast as possible, deterministically, and
+//! writes every output stream to `DIR/<stream>.jsonl`.
+//!
+//! Threads: one feeder reads the recording and stamps logical time (the input bridge), N timely
+//! workers decode and compute, one writer consolidates and writes the files.
+
+use std::path::PathBuf;
+use std::sync::mpsc::sync_channel;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nexus_model::LogicalTime;
+use nexus_model::config::Config;
+use nexus_model::records::OutputStream;
+use nexus_sinks::SinkEvent;
+use nexus_sinks::jsonl::{JsonlError, JsonlSink, SinkSummary};
+use nexus_sources::bridge::{self, BridgeError, FeedReceiver};
+use nexus_sources::recording::{RecordingError, RecordingReader};
+
+use crate::progress::Progress;
+use crate::worker;
+
+/// Items per round of the feeder (spread over the workers).
+const BATCH_ITEMS: usize = 4096;
+/// Rounds that may wait in a worker's channel.
+const FEED_CAPACITY: usize = 16;
+/// Sink events that may wait for the writer.
+const SINK_CAPACITY: usize = 1024;
+
+/// What to replay and how.
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    /// The recording (`.jsonl` or `.jsonl.zst`).
+    pub input: PathBuf,
+    /// Directory for the `<stream>.jsonl` files; created if missing.
+    pub output: PathBuf,
+    /// Configuration (parameters at the start of the recording).
+    pub config: Config,
+    /// Timely worker threads.
+    pub workers: usize,
+    /// Draw a progress bar (only shown on a terminal).
+    pub progress: bool,
+}
+
+/// Why a replay failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// The recording could not be opened.
+    #[error(transparent)]
+    Recording(#[from] RecordingError),
+    /// Feeding stopped early.
+    #[error(transparent)]
+    Feed(#[from] BridgeError),
+    /// The output files could not be written.
+    #[error(transparent)]
+    Output(#[from] JsonlError),
+    /// Timely could not start, or a worker failed.
+    #[error("dataflow worker failed: {0}")]
+    Worker(String),
+    /// A helper thread panicked.
+    #[error("{0} thread panicked")]
+    Panicked(&'static str),
+}
+
+/// What a replay did.
+#[derive(Debug, Clone)]
+pub struct ReplaySummary {
+    /// Input messages (non-blank recording lines).
+    pub events: u64,
+    /// Lines that were not recorded messages.
+    pub unreadable: u64,
+    /// Messages older than the clock, processed at the current time.
+    pub late: u64,
+    /// Logical time of the last input: no output is dated after it.
+    pub last_time: LogicalTime,
+    /// Wall-clock duration.
+    pub elapsed: Duration,
+    /// Lines written per stream and rejections per reason kind.
+    pub outputs: SinkSummary,
+}
+
+impl ReplaySummary {
+    /// Input messages per wall-clock second.
+    pub fn events_per_second(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Replays a recording; see the module documentation.
+pub fn replay(options: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
+    let started = Instant::now();
+    let workers = options.workers.max(1);
+    let mut reader = RecordingReader::open(&options.input)?;
+    let progress = options.progress.then(|| Progress::start(reader.total_bytes(), reader.progress_counter()));
+
+    let sink = JsonlSink::create(&options.output, &OutputStream::ALWAYS_WRITTEN)?;
+    let (sink_tx, sink_rx) = sync_channel(SINK_CAPACITY);
+    let writer = thread::Builder::new()
+        .name("nexus-jsonl".into())
+        .spawn(move || sink.run(sink_rx))
+        .map_err(|_| ReplayError::Panicked("writer"))?;
+
+    let (senders, receivers) = bridge::channels(workers, FEED_CAPACITY);
+    let stop_tx = sink_tx.clone();
+    let feeder = thread::Builder::new()
+        .name("nexus-feeder".into())
+        .spawn(move || {
+            bridge::feed_recording(&mut reader, &senders, BATCH_ITEMS, |last| {
+                let _ = stop_tx.send(SinkEvent::Stop(last));
+            })
+        })
+        .map_err(|_| ReplayError::Panicked("feeder"))?;
+
+    let receivers: Arc<Mutex<Vec<Option<FeedReceiver>>>> = Arc::new(Mutex::new(receivers.into_iter().map(Some).collect()));
+    let config = Arc::new(options.config.clone());
+    let guards = timely::execute(timely::Config::process(workers), move |w| {
+        let feed = receivers.lock().ok().and_then(|mut all| all.get_mut(w.index()).and_then(Option::take));
+        if let Some(feed) = feed {
+            worker::run(w, feed, Arc::clone(&config), sink_tx.clone());
+        }
+    })
+    .map_err(ReplayError::Worker)?;
+    let worker_results = guards.join();
+
+    let fed = feeder.join().map_err(|_| ReplayError::Panicked("feeder"))?;
+    let outputs = writer.join().map_err(|_| ReplayError::Panicked("writer"))?;
+    if let Some(progress) = progress {
+        progress.finish();
+    }
+    if let Some(Err(message)) = worker_results.into_iter().find(Result::is_err) {
+        return Err(ReplayError::Worker(message));
+    }
+    let fed = fed?;
+    let outputs = outputs?;
+    Ok(ReplaySummary {
+        events: fed.lines,
+        unreadable: fed.unreadable,
+        late: fed.late,
+        last_time: fed.last_time,
+        elapsed: started.elapsed(),
+        outputs,
+    })
+}

@@ -1,0 +1,95 @@
+//! The loop of one timely worker: take batches from its feed, decode them into the pipeline's
+//! inputs, advance time, step the dataflow, and tell the sinks which times are complete.
+
+use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
+use std::time::Duration;
+
+use nexus_model::config::Config;
+use nexus_sinks::SinkEvent;
+use nexus_sources::bridge::{Feed, FeedReceiver};
+use nexus_sources::decode::{Decoder, Input};
+use nexus_sources::message::Item;
+use timely::dataflow::operators::probe::Handle as ProbeHandle;
+use timely::worker::Worker;
+use tokio::sync::mpsc::error::TryRecvError;
+
+use crate::pipeline::{self, PipelineInputs, Time};
+
+/// How long an idle worker parks before looking at its feed again.
+const IDLE_PARK: Duration = Duration::from_millis(1);
+
+/// Runs one worker until its feed ends (or its source hangs up).
+pub fn run(worker: &mut Worker, mut feed: FeedReceiver, config: Arc<Config>, sink: SyncSender<SinkEvent>) {
+    let probe = ProbeHandle::new();
+    let mut inputs = worker.dataflow::<Time, _, _>(|scope| pipeline::build(scope, &sink, &probe));
+    if worker.index() == 0 {
+        inputs.install_config(&config);
+    }
+    let mut decoder = Decoder::new(Arc::clone(&config));
+    let mut current_config = config;
+    let mut previous_watermark: Option<Time> = None;
+    let mut reported = 0;
+    loop {
+        match feed.try_recv() {
+            Ok(Feed::Batch { items, watermark }) => {
+                for item in items {
+                    apply(item, &mut decoder, &mut inputs, &mut current_config);
+                }
+                inputs.advance_to(watermark);
+                // Keep at most one batch in flight: wait for the one before this to complete.
+                if let Some(previous) = previous_watermark {
+                    while probe.less_than(&previous) {
+                        worker.step();
+                    }
+                }
+                previous_watermark = Some(watermark);
+                worker.step();
+            }
+            Ok(Feed::End { last_time }) => {
+                let end = last_time.saturating_add(1);
+                inputs.advance_to(end);
+                while probe.less_than(&end) {
+                    worker.step();
+                }
+                report_frontier(&probe, &sink, &mut reported);
+                break;
+            }
+            Err(TryRecvError::Empty) => {
+                worker.step_or_park(Some(IDLE_PARK));
+            }
+            Err(TryRecvError::Disconnected) => break,
+        }
+        report_frontier(&probe, &sink, &mut reported);
+    }
+}
+
+/// Decodes one item into the pipeline's inputs at the item's time.
+fn apply(item: Item, decoder: &mut Decoder, inputs: &mut PipelineInputs, config: &mut Arc<Config>) {
+    match item {
+        Item::Unusable { time, rejected, .. } => inputs.rejected(rejected, time),
+        Item::Message(message) => {
+            let time = message.time;
+            decoder.decode(&message, |result| match result {
+                Ok(Input::Funding(update)) => inputs.funding(update, time),
+                Ok(Input::Config(next)) => {
+                    inputs.change_config(config, &next, time);
+                    *config = next;
+                }
+                // Books, trades, order events, fills and halts are decoded and validated; the
+                // dataflows that consume them arrive with their own issues.
+                Ok(Input::Book(_) | Input::Trade(_) | Input::Order(_) | Input::Fill(_) | Input::Halt(_)) => {}
+                Err(rejected) => inputs.rejected(rejected, time),
+            });
+        }
+    }
+}
+
+/// Tells the sink when the global frontier has moved.
+fn report_frontier(probe: &ProbeHandle<Time>, sink: &SyncSender<SinkEvent>, reported: &mut Time) {
+    let frontier = probe.with_frontier(|f| f.first().copied().unwrap_or(Time::MAX));
+    if frontier > *reported {
+        *reported = frontier;
+        let _ = sink.send(SinkEvent::Frontier(frontier));
+    }
+}
