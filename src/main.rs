@@ -49,7 +49,8 @@ fn main() -> anyhow::Result<()> {
             let config = Config::load(config.as_deref()).context("invalid configuration")?;
             let workers = workers.unwrap_or(config.workers.threads);
             anyhow::ensure!(workers >= 1, "--workers must be at least 1");
-            let options = ReplayOptions { input, output, config, workers, progress: !quiet && std::io::stderr().is_terminal() };
+            let options =
+                ReplayOptions { input, output, config, workers, progress: !quiet && std::io::stderr().is_terminal() };
             tracing::info!(input = %options.input.display(), output = %options.output.display(), workers, "replay starting");
             let summary = replay(&options).context("replay failed")?;
             print_summary(&summary, &options);

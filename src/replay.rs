@@ -112,7 +112,8 @@ pub fn replay(options: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
         })
         .map_err(|_| ReplayError::Panicked("feeder"))?;
 
-    let receivers: Arc<Mutex<Vec<Option<FeedReceiver>>>> = Arc::new(Mutex::new(receivers.into_iter().map(Some).collect()));
+    let receivers: Arc<Mutex<Vec<Option<FeedReceiver>>>> =
+        Arc::new(Mutex::new(receivers.into_iter().map(Some).collect()));
     let config = Arc::new(options.config.clone());
     let guards = timely::execute(timely::Config::process(workers), move |w| {
         let feed = receivers.lock().ok().and_then(|mut all| all.get_mut(w.index()).and_then(Option::take));

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use differential_dataflow::ExchangeData;
 use differential_dataflow::VecCollection;
 use differential_dataflow::input::Input;
-use differential_dataflow::ExchangeData;
 
 use crate::Time;
 

@@ -1,7 +1,7 @@
 //! Records that expire at a time of their own.
 
-use differential_dataflow::VecCollection;
 use differential_dataflow::AsCollection;
+use differential_dataflow::VecCollection;
 use timely::dataflow::operators::vec::Map;
 
 use crate::Time;

@@ -28,15 +28,21 @@ where
     L: FnMut(&D, &P) -> Option<O> + 'static,
 {
     let params_everywhere = params.inner.broadcast().as_collection().map(|p| ((), p));
-    let params_arranged = arrange_core::<_, _, ContainerChunker<_>, ValBatcher<(), P, Time, isize>, ValBuilder<(), P, Time, isize>, ValSpine<(), P, Time, isize>>(
-        params_everywhere.inner,
-        Pipeline,
-        "ParamsBroadcast",
-    );
-    let data_arranged = arrange_core::<_, _, ContainerChunker<_>, ValBatcher<(), D, Time, isize>, ValBuilder<(), D, Time, isize>, ValSpine<(), D, Time, isize>>(
-        data.map(|d| ((), d)).inner,
-        Pipeline,
-        "ParamsLocalData",
-    );
+    let params_arranged = arrange_core::<
+        _,
+        _,
+        ContainerChunker<_>,
+        ValBatcher<(), P, Time, isize>,
+        ValBuilder<(), P, Time, isize>,
+        ValSpine<(), P, Time, isize>,
+    >(params_everywhere.inner, Pipeline, "ParamsBroadcast");
+    let data_arranged = arrange_core::<
+        _,
+        _,
+        ContainerChunker<_>,
+        ValBatcher<(), D, Time, isize>,
+        ValBuilder<(), D, Time, isize>,
+        ValSpine<(), D, Time, isize>,
+    >(data.map(|d| ((), d)).inner, Pipeline, "ParamsLocalData");
     data_arranged.join_core(params_arranged, move |_unit, d, p| logic(d, p))
 }

@@ -190,7 +190,9 @@ mod tests {
     #[test]
     fn every_worker_gets_every_watermark_and_the_end() {
         let text = (0..10)
-            .map(|i| format!("{{\"recv_us\": {}, \"subject\": \"feeds.funding.binance\", \"payload\": {{}}}}\n", 100 + i))
+            .map(|i| {
+                format!("{{\"recv_us\": {}, \"subject\": \"feeds.funding.binance\", \"payload\": {{}}}}\n", 100 + i)
+            })
             .collect::<String>();
         let mut reader = RecordingReader::from_reader(std::io::Cursor::new(text.into_bytes()));
         let (senders, mut receivers) = channels(3, 64);

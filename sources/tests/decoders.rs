@@ -45,7 +45,9 @@ fn binance_single_event_and_array() {
     assert_eq!(f.observation.next_funding_ms, Some(1562306400000));
     assert_eq!(f.observation.interval_h, None);
 
-    let array = format!("[{event}, {{\"s\":\"ETHUSDT\",\"p\":2000,\"r\":-0.0001,\"T\":\"1562306400000\"}}, {{\"s\":\"XRPUSDT\",\"p\":\"1\",\"r\":\"NaN\",\"T\":1}}]");
+    let array = format!(
+        "[{event}, {{\"s\":\"ETHUSDT\",\"p\":2000,\"r\":-0.0001,\"T\":\"1562306400000\"}}, {{\"s\":\"XRPUSDT\",\"p\":\"1\",\"r\":\"NaN\",\"T\":1}}]"
+    );
     let (inputs, rejected) = decode("feeds.funding.binance", &array);
     assert_eq!(funding(&inputs).len(), 2, "the good elements are kept");
     assert_eq!(funding(&inputs)[1].observation.rate, dec("-0.0001"));
@@ -56,7 +58,8 @@ fn binance_single_event_and_array() {
 #[test]
 fn bybit_snapshot_then_delta_merges_fields() {
     let mut decoder = Decoder::new(Arc::new(Config::default()));
-    let delta_first = r#"{"topic":"tickers.ETHUSDT","type":"delta","data":{"symbol":"ETHUSDT","fundingRate":"0.0002"},"ts":1}"#;
+    let delta_first =
+        r#"{"topic":"tickers.ETHUSDT","type":"delta","data":{"symbol":"ETHUSDT","fundingRate":"0.0002"},"ts":1}"#;
     let (_, rejected) = decode_with(&mut decoder, 1, "feeds.funding.bybit", delta_first);
     assert!(rejected[0].reason.starts_with("delta before snapshot"), "{}", rejected[0].reason);
 
@@ -120,26 +123,42 @@ fn scanner_rates_are_percent_and_unknown_slugs_are_skipped() {
 
 #[test]
 fn books_in_both_formats() {
-    let (inputs, rejected) = decode("feeds.book.okx", r#"{"symbol":"BTC-USDT-SWAP","bid":"100","bid_qty":"2","ask":"101","ask_qty":3,"ts_ms":5}"#);
+    let (inputs, rejected) = decode(
+        "feeds.book.okx",
+        r#"{"symbol":"BTC-USDT-SWAP","bid":"100","bid_qty":"2","ask":"101","ask_qty":3,"ts_ms":5}"#,
+    );
     assert!(rejected.is_empty(), "{rejected:?}");
     assert!(matches!(&inputs[0], Input::Book(b) if b.asset.as_str() == "BTC" && b.ask.value() == dec("101")));
-    let (inputs, rejected) = decode("feeds.book.binance", r#"{"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}"#);
+    let (inputs, rejected) = decode(
+        "feeds.book.binance",
+        r#"{"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}"#,
+    );
     assert!(rejected.is_empty(), "{rejected:?}");
     assert!(matches!(&inputs[0], Input::Book(b) if b.bid_qty.value() == dec("31.21")));
 }
 
 #[test]
 fn trades_orders_fills_params_and_halts() {
-    let (inputs, rejected) = decode("feeds.trades.bybit", r#"{"trade_id":"t1","symbol":"BTCUSDT","price":"100","qty":"0.5","aggressor":"buy","buyer":"a","seller":"b","ts_ms":1}"#);
+    let (inputs, rejected) = decode(
+        "feeds.trades.bybit",
+        r#"{"trade_id":"t1","symbol":"BTCUSDT","price":"100","qty":"0.5","aggressor":"buy","buyer":"a","seller":"b","ts_ms":1}"#,
+    );
     assert!(rejected.is_empty() && matches!(&inputs[0], Input::Trade(_)));
-    let (inputs, rejected) = decode("feeds.orders.binance", r#"{"order_id":"o1","account":"a","symbol":"BTCUSDT","side":"sell","kind":"fill","price":"100","qty":"2","fill_qty":"1","fill_price":"100","ts_ms":"2"}"#);
+    let (inputs, rejected) = decode(
+        "feeds.orders.binance",
+        r#"{"order_id":"o1","account":"a","symbol":"BTCUSDT","side":"sell","kind":"fill","price":"100","qty":"2","fill_qty":"1","fill_price":"100","ts_ms":"2"}"#,
+    );
     assert!(rejected.is_empty() && matches!(&inputs[0], Input::Order(_)));
-    let (inputs, rejected) = decode("exec.fills.okx", r#"{"fill_id":"f1","client_order_id":"c1","account":"main","symbol":"BTC-USDT-SWAP","side":"buy","price":"100","qty":"1","fee":"-0.01","ts_ms":3}"#);
+    let (inputs, rejected) = decode(
+        "exec.fills.okx",
+        r#"{"fill_id":"f1","client_order_id":"c1","account":"main","symbol":"BTC-USDT-SWAP","side":"buy","price":"100","qty":"1","fee":"-0.01","ts_ms":3}"#,
+    );
     assert!(rejected.is_empty() && matches!(&inputs[0], Input::Fill(_)));
     let (inputs, rejected) = decode("control.params", r#"{"key":"reconcile.abs_tolerance","value":0.0001}"#);
     assert!(rejected.is_empty());
     assert!(matches!(&inputs[0], Input::Config(c) if c.reconcile.abs_tolerance == dec("0.0001")));
-    let (inputs, rejected) = decode("control.halt", r#"{"scope":"venue","target":"okx","halted":true,"reason":"maintenance"}"#);
+    let (inputs, rejected) =
+        decode("control.halt", r#"{"scope":"venue","target":"okx","halted":true,"reason":"maintenance"}"#);
     assert!(rejected.is_empty() && matches!(&inputs[0], Input::Halt(_)));
 }
 
@@ -176,7 +195,11 @@ fn every_kind_of_bad_input_is_one_rejection_with_a_reason() {
         let (inputs, rejected) = decode(subject, &payload);
         assert!(inputs.is_empty(), "{subject} {payload:.80}: unexpected input {inputs:?}");
         assert_eq!(rejected.len(), 1, "{subject} {payload:.80}");
-        assert!(rejected[0].reason.starts_with(kind), "{subject} {payload:.80}: reason {:?}, expected {kind}", rejected[0].reason);
+        assert!(
+            rejected[0].reason.starts_with(kind),
+            "{subject} {payload:.80}: reason {:?}, expected {kind}",
+            rejected[0].reason
+        );
         assert_eq!(rejected[0].subject, subject);
         assert!(rejected[0].excerpt.len() <= 256);
     }

@@ -11,6 +11,9 @@ use nexus_model::{Asset, Dec, Venue};
 use super::ReconcileParams;
 use crate::Time;
 
+/// The latest exchange and scanner observations of one (venue, asset).
+type Sources<'a> = (Option<&'a FundingObservation>, Option<&'a FundingObservation>);
+
 /// The `snapshots` and `discrepancies` collections at time `t`, given the latest observations, the
 /// parameters and the interval overrides in force at `t`.
 pub fn reconcile_at(
@@ -19,7 +22,7 @@ pub fn reconcile_at(
     params: &ReconcileParams,
     overrides: &[((Venue, Asset), Dec)],
 ) -> (Vec<Snapshot>, Vec<Discrepancy>) {
-    let mut by_pair: BTreeMap<(Venue, Asset), (Option<&FundingObservation>, Option<&FundingObservation>)> = BTreeMap::new();
+    let mut by_pair: BTreeMap<(Venue, Asset), Sources> = BTreeMap::new();
     for ((source, venue, asset), obs) in latest {
         let entry = by_pair.entry((*venue, asset.clone())).or_default();
         match source {
@@ -45,7 +48,8 @@ pub fn reconcile_at(
         let (chosen, source, status) = if ex_fresh && sc_fresh {
             let (ex, sc) = (exchange.map(|o| o.rate).unwrap_or_default(), scanner.map(|o| o.rate).unwrap_or_default());
             let diff = (ex.inner() - sc.inner()).abs();
-            let tolerance = params.abs_tolerance.inner().max(params.rel_tolerance.inner() * ex.inner().abs().max(sc.inner().abs()));
+            let tolerance =
+                params.abs_tolerance.inner().max(params.rel_tolerance.inner() * ex.inner().abs().max(sc.inner().abs()));
             let status = if diff > tolerance { SnapshotStatus::Discrepancy } else { SnapshotStatus::Ok };
             (exchange, FundingSource::Exchange, status)
         } else if ex_fresh {

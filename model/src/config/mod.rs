@@ -178,7 +178,9 @@ fn check(key: &str, ok: bool, message: &str) -> Result<(), ConfigError> {
 }
 
 /// Deserializes keeping track of the path, so errors name the dotted key.
-fn deserialize_with_path<'de, T: DeserializeOwned, D: serde::Deserializer<'de>>(deserializer: D) -> Result<T, ConfigError>
+fn deserialize_with_path<'de, T: DeserializeOwned, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<T, ConfigError>
 where
     D::Error: std::fmt::Display,
 {

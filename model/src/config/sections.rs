@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::numbers;
 use crate::decimal::Dec;
+use crate::numbers;
 use crate::venue::Venue;
 
 fn dec(text: &str) -> Dec {
@@ -275,7 +275,13 @@ pub struct LayeringConfig {
 
 impl Default for LayeringConfig {
     fn default() -> Self {
-        LayeringConfig { min_orders: 3, min_levels: 3, window_ms: 5_000, min_cancel_ratio: dec("0.8"), cancel_ms: 10_000 }
+        LayeringConfig {
+            min_orders: 3,
+            min_levels: 3,
+            window_ms: 5_000,
+            min_cancel_ratio: dec("0.8"),
+            cancel_ms: 10_000,
+        }
     }
 }
 

@@ -7,9 +7,9 @@ use nexus_model::config::Config;
 use nexus_model::control::{Halt, HaltScope};
 use serde::Deserialize;
 
+use super::Input;
 use super::error::DecodeError;
 use super::fields;
-use super::Input;
 
 #[derive(Deserialize)]
 struct ParamsPayload {

@@ -22,7 +22,11 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, De
 /// The elements of a payload that is either one object or an array of them.
 pub fn one_or_many(payload: &[u8]) -> Result<Vec<&RawValue>, DecodeError> {
     let first = payload.iter().find(|b| !b.is_ascii_whitespace());
-    if first == Some(&b'[') { parse::<Vec<&RawValue>>(payload) } else { parse::<&RawValue>(payload).map(|one| vec![one]) }
+    if first == Some(&b'[') {
+        parse::<Vec<&RawValue>>(payload)
+    } else {
+        parse::<&RawValue>(payload).map(|one| vec![one])
+    }
 }
 
 /// Maps a venue symbol to its asset, as a decode error when it names none.

@@ -5,9 +5,9 @@ use nexus_model::market::{BookTop, Fill, OrderEvent, OrderEventKind, Side, Trade
 use nexus_model::{Dec, Price, Quantity, Venue};
 use serde::Deserialize;
 
+use super::Input;
 use super::error::DecodeError;
 use super::fields::{self, millis, opt_millis};
-use super::Input;
 
 /// The normalized top-of-book format.
 #[derive(Deserialize)]

@@ -206,9 +206,13 @@ mod tests {
             lines.push(line.unwrap());
         }
         assert_eq!(lines.len(), 4);
-        assert!(matches!(&lines[0], RecordedLine::Message { recv_us: 5, payload, .. } if &payload[..] == b"{\"x\": 1}"));
+        assert!(
+            matches!(&lines[0], RecordedLine::Message { recv_us: 5, payload, .. } if &payload[..] == b"{\"x\": 1}")
+        );
         assert!(matches!(&lines[1], RecordedLine::Unreadable { subject, .. } if subject.is_empty()));
-        assert!(matches!(&lines[2], RecordedLine::Unreadable { subject, error, .. } if subject == "a.b" && error.to_string().contains("non-negative")));
+        assert!(
+            matches!(&lines[2], RecordedLine::Unreadable { subject, error, .. } if subject == "a.b" && error.to_string().contains("non-negative"))
+        );
         assert!(matches!(&lines[3], RecordedLine::Message { recv_us: 7, .. }));
     }
 }
