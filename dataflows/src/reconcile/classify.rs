@@ -5,7 +5,7 @@ use nexus_model::records::{Discrepancy, Snapshot, SnapshotStatus};
 use nexus_model::{Asset, Dec, Venue};
 use serde::{Deserialize, Serialize};
 
-use super::params::ReconcileParams;
+use super::params::Tolerances;
 
 /// Hours per year, for `apr = rate_per_hour * 8760`.
 const HOURS_PER_YEAR: i64 = 8760;
@@ -23,10 +23,12 @@ pub struct SourcePair {
     pub scanner_fresh: bool,
     /// Configured interval for feeds that do not state one (`funding_interval_h.<venue>.<symbol>`).
     pub interval_override: Option<Dec>,
+    /// The tolerances in force, known whenever a source is fresh.
+    pub tolerances: Option<Tolerances>,
 }
 
 /// The snapshot of one (venue, asset), or `None` when no source ever reported it.
-pub fn classify(venue: Venue, asset: &Asset, pair: &SourcePair, params: &ReconcileParams) -> Option<Snapshot> {
+pub fn classify(venue: Venue, asset: &Asset, pair: &SourcePair) -> Option<Snapshot> {
     let exchange = pair.exchange.as_ref().map(|obs| (obs, pair.exchange_fresh));
     let scanner = pair.scanner.as_ref().map(|obs| (obs, pair.scanner_fresh));
     let exchange_fresh = matches!(exchange, Some((_, true)));
@@ -40,7 +42,7 @@ pub fn classify(venue: Venue, asset: &Asset, pair: &SourcePair, params: &Reconci
     let (status, source) = match (exchange_fresh, scanner_fresh) {
         (true, true) => {
             let (ex, sc) = (exchange?.0.rate, scanner?.0.rate);
-            (agreement(ex, sc, params)?, FundingSource::Exchange)
+            (agreement(ex, sc, &pair.tolerances?)?, FundingSource::Exchange)
         }
         (true, false) => (SnapshotStatus::SingleSource, FundingSource::Exchange),
         (false, true) => (SnapshotStatus::SingleSource, FundingSource::Scanner),
@@ -80,10 +82,10 @@ pub fn classify(venue: Venue, asset: &Asset, pair: &SourcePair, params: &Reconci
 
 /// `Ok` or `Discrepancy` for two fresh rates: they disagree when
 /// `|ex - sc| > max(abs_tolerance, rel_tolerance * max(|ex|, |sc|))`.
-fn agreement(ex: Dec, sc: Dec, params: &ReconcileParams) -> Option<SnapshotStatus> {
+fn agreement(ex: Dec, sc: Dec, tolerances: &Tolerances) -> Option<SnapshotStatus> {
     let diff = ex.checked_sub(sc)?.abs();
-    let relative = params.rel_tolerance.checked_mul(ex.abs().max(sc.abs()))?;
-    let tolerance = params.abs_tolerance.max(relative);
+    let relative = tolerances.rel.checked_mul(ex.abs().max(sc.abs()))?;
+    let tolerance = tolerances.abs.max(relative);
     Some(if diff > tolerance { SnapshotStatus::Discrepancy } else { SnapshotStatus::Ok })
 }
 

@@ -1,11 +1,14 @@
 //! Reconciliation of exchange and scanner funding rates (DESIGN 5.1).
 //!
 //! ```text
-//! latest observations ──┬─────────────────────────────── Observed ─┐
-//!   (source,venue,asset)│                                          ├─ reduce per (venue, asset) ─ classify ─► snapshots ─► discrepancies
-//!                       └─ with stale_after ─ retract_at ─ Fresh ──┤        (GatherSources)       (tolerances)
-//! interval overrides ───────────────────────────── IntervalOverride┘
+//! latest observations ──┬──────────────────────────────────────────── Observed ─┐
+//!   (source,venue,asset)│                                                       ├─ reduce per (venue, asset): classify ─► snapshots ─► discrepancies
+//!                       └─ receipt time ─ with params ─ retract_at ─ Fresh ─────┤          (Reconcile)
+//! interval overrides ──────────────────────────────────────── IntervalOverride ─┘
 //! ```
+//!
+//! A `Fresh` fact carries the tolerances in force, so a parameter change re-derives the facts at its
+//! time and the reduce reclassifies; no second join with the parameters is needed.
 
 mod classify;
 pub mod oracle;
@@ -19,7 +22,7 @@ use nexus_operators::{retract_at, with_params};
 use serde::{Deserialize, Serialize};
 
 pub use classify::{SourcePair, classify, discrepancy_of};
-pub use params::ReconcileParams;
+pub use params::{ReconcileParams, Tolerances};
 
 use crate::Time;
 
@@ -28,8 +31,8 @@ use crate::Time;
 enum Fact {
     /// The latest observation of a source.
     Observed(FundingSource, FundingObservation),
-    /// The source's latest observation is fresh.
-    Fresh(FundingSource),
+    /// The source's latest observation is fresh; the tolerances in force come along.
+    Fresh(FundingSource, Tolerances),
     /// A configured funding interval for this venue and asset.
     IntervalOverride(Dec),
 }
@@ -52,27 +55,28 @@ pub fn reconcile<'s>(
     params: VecCollection<'s, Time, ReconcileParams>,
     interval_overrides: VecCollection<'s, Time, ((Venue, Asset), Dec)>,
 ) -> Reconciled<'s> {
-    // Freshness: each observation, paired with the current horizon, is fresh until it was received
-    // plus `stale_after`; the retraction is scheduled when the pair appears.
-    let with_expiry = with_params(latest.clone(), params.clone(), |(key, obs), p| {
-        Some((key.clone(), obs.recv_us.saturating_add(p.stale_after_us)))
+    // Freshness: each observation's receipt time, paired with the current parameters, is fresh until
+    // received + stale_after; the retraction is scheduled when the pair appears.
+    let receipts = latest.clone().map(|(key, obs)| (key, obs.recv_us));
+    let with_expiry = with_params(receipts, params, |(key, received), p| {
+        Some((key.clone(), received.saturating_add(p.stale_after_us), p.tolerances()))
     });
-    let fresh = retract_at(with_expiry, |(_, expires)| *expires)
-        .map(|((source, venue, asset), _)| ((venue, asset), Fact::Fresh(source)));
+    let fresh = retract_at(with_expiry, |(_, expires, _)| *expires)
+        .map(|((source, venue, asset), _, tolerances)| ((venue, asset), Fact::Fresh(source, tolerances)));
 
     // Everything known per (venue, asset): both sources' latest observations, their freshness and
-    // the configured interval.
+    // the configured interval, classified into the snapshot.
     let observed = latest.map(|((source, venue, asset), obs)| ((venue, asset), Fact::Observed(source, obs)));
     let overrides = interval_overrides.map(|(key, hours)| (key, Fact::IntervalOverride(hours)));
-    let pairs = observed.concat(fresh).concat(overrides).reduce_named("GatherSources", |_key, facts, output| {
-        let pair = gather(facts);
-        if pair.exchange.is_some() || pair.scanner.is_some() {
-            output.push((pair, 1));
-        }
-    });
-
-    // Classification with the current tolerances.
-    let snapshots = with_params(pairs, params, |((venue, asset), pair), p| classify(*venue, asset, pair, p));
+    let snapshots = observed
+        .concat(fresh)
+        .concat(overrides)
+        .reduce_named("Reconcile", |(venue, asset), facts, output| {
+            if let Some(snapshot) = classify(*venue, asset, &gather(facts)) {
+                output.push((snapshot, 1));
+            }
+        })
+        .map(|(_key, snapshot)| snapshot);
 
     // Discrepancies are the snapshots in that status.
     let discrepancies = snapshots.clone().flat_map(|snapshot| discrepancy_of(&snapshot));
@@ -91,8 +95,13 @@ fn gather(facts: &[(&Fact, isize)]) -> SourcePair {
         match fact {
             Fact::Observed(FundingSource::Exchange, obs) => pair.exchange = pair.exchange.take().max(Some(obs.clone())),
             Fact::Observed(FundingSource::Scanner, obs) => pair.scanner = pair.scanner.take().max(Some(obs.clone())),
-            Fact::Fresh(FundingSource::Exchange) => pair.exchange_fresh = true,
-            Fact::Fresh(FundingSource::Scanner) => pair.scanner_fresh = true,
+            Fact::Fresh(source, tolerances) => {
+                match source {
+                    FundingSource::Exchange => pair.exchange_fresh = true,
+                    FundingSource::Scanner => pair.scanner_fresh = true,
+                }
+                pair.tolerances = Some(*tolerances);
+            }
             Fact::IntervalOverride(hours) => pair.interval_override = Some(*hours),
         }
     }

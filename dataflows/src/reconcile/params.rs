@@ -16,7 +16,22 @@ pub struct ReconcileParams {
     pub rel_tolerance: Dec,
 }
 
+/// The tolerances in force when an observation was judged fresh: they travel with the freshness
+/// fact, so classification needs no second join with the parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Tolerances {
+    /// `reconcile.abs_tolerance`.
+    pub abs: Dec,
+    /// `reconcile.rel_tolerance`.
+    pub rel: Dec,
+}
+
 impl ReconcileParams {
+    /// The agreement tolerances.
+    pub fn tolerances(&self) -> Tolerances {
+        Tolerances { abs: self.abs_tolerance, rel: self.rel_tolerance }
+    }
+
     /// The reconciliation parameters of a configuration.
     pub fn from_config(config: &Config) -> ReconcileParams {
         ReconcileParams {
