@@ -8,6 +8,11 @@ use clap::{Parser, Subcommand};
 use nexus::replay::{ReplayOptions, ReplaySummary, replay};
 use nexus_model::config::Config;
 
+/// mimalloc instead of the system allocator: differential moves large batches, and glibc returns
+/// them to the kernel and faults them back in on every round.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Incremental stream processor for crypto funding-rate arbitrage.
 #[derive(Parser)]
 #[command(name = "nexus", version, about)]
