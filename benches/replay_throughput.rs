@@ -59,7 +59,11 @@ fn generate(path: &Path, messages: usize) -> std::io::Result<()> {
                 let _ = write!(
                     line,
                     "\"feeds.funding.binance\",\"payload\":{{\"e\":\"markPriceUpdate\",\"E\":{ms},\"s\":\"{}USDT\",\"p\":\"{}.{:02}\",\"i\":\"100.0\",\"P\":\"100.0\",\"r\":\"{}\",\"T\":{}}}",
-                    asset(a), 100 + rng.below(50), rng.below(100), rng.rate(), ms + 3_600_000
+                    asset(a),
+                    100 + rng.below(50),
+                    rng.below(100),
+                    rng.rate(),
+                    ms + 3_600_000
                 );
             }
             40..=64 => {
@@ -67,21 +71,41 @@ fn generate(path: &Path, messages: usize) -> std::io::Result<()> {
                 let _ = write!(
                     line,
                     "\"feeds.funding.bybit\",\"payload\":{{\"topic\":\"tickers.{0}USDT\",\"type\":\"{kind}\",\"data\":{{\"symbol\":\"{0}USDT\",\"fundingRate\":\"{1}\",\"markPrice\":\"{2}.5\",\"nextFundingTime\":\"{3}\",\"fundingIntervalHour\":\"8\"}},\"cs\":{i},\"ts\":{ms}}}",
-                    asset(a), rng.rate(), 100 + rng.below(50), ms + 3_600_000
+                    asset(a),
+                    rng.rate(),
+                    100 + rng.below(50),
+                    ms + 3_600_000
                 );
             }
             65..=79 => {
                 let _ = write!(
                     line,
                     "\"feeds.funding.okx\",\"payload\":{{\"arg\":{{\"channel\":\"funding-rate\",\"instId\":\"{0}-USDT-SWAP\"}},\"data\":[{{\"fundingRate\":\"{1}\",\"fundingTime\":\"{2}\",\"instId\":\"{0}-USDT-SWAP\",\"instType\":\"SWAP\",\"nextFundingRate\":\"\",\"nextFundingTime\":\"{3}\",\"ts\":\"{ms}\"}}]}}",
-                    asset(a), rng.rate(), ms + 3_600_000, ms + 3_600_000 + 14_400_000
+                    asset(a),
+                    rng.rate(),
+                    ms + 3_600_000,
+                    ms + 3_600_000 + 14_400_000
                 );
             }
             80..=89 => {
                 let first = a.min(ASSETS - 10);
-                let universe: Vec<String> = (first..first + 10).map(|j| format!("{{\"name\":\"{}\",\"szDecimals\":2}}", asset(j))).collect();
-                let contexts: Vec<String> = (0..10).map(|_| format!("{{\"funding\":\"{}\",\"markPx\":\"{}.25\",\"openInterest\":\"10\"}}", rng.rate(), 100 + rng.below(50))).collect();
-                let _ = write!(line, "\"feeds.funding.hyperliquid\",\"payload\":[{{\"universe\":[{}]}},[{}]]", universe.join(","), contexts.join(","));
+                let universe: Vec<String> =
+                    (first..first + 10).map(|j| format!("{{\"name\":\"{}\",\"szDecimals\":2}}", asset(j))).collect();
+                let contexts: Vec<String> = (0..10)
+                    .map(|_| {
+                        format!(
+                            "{{\"funding\":\"{}\",\"markPx\":\"{}.25\",\"openInterest\":\"10\"}}",
+                            rng.rate(),
+                            100 + rng.below(50)
+                        )
+                    })
+                    .collect();
+                let _ = write!(
+                    line,
+                    "\"feeds.funding.hyperliquid\",\"payload\":[{{\"universe\":[{}]}},[{}]]",
+                    universe.join(","),
+                    contexts.join(",")
+                );
             }
             _ => {
                 let entries: Vec<String> = (0..5)
@@ -110,7 +134,8 @@ fn arg(name: &str) -> Option<String> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let messages: usize = arg("--messages").map(|m| m.parse()).transpose()?.unwrap_or(1_000_000);
-    let workers: Vec<usize> = arg("--workers").unwrap_or_else(|| "1,2".into()).split(',').map(str::parse).collect::<Result<_, _>>()?;
+    let workers: Vec<usize> =
+        arg("--workers").unwrap_or_else(|| "1,2".into()).split(',').map(str::parse).collect::<Result<_, _>>()?;
     let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
     let data = target.join("bench-data");
     let report_dir = target.join("bench-report");
@@ -125,12 +150,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut runs = Vec::new();
     for w in workers {
         let output = data.join(format!("replay-out-{w}"));
-        let options = ReplayOptions { input: recording.clone(), output, config: Config::default(), workers: w, progress: false };
+        let options =
+            ReplayOptions { input: recording.clone(), output, config: Config::default(), workers: w, progress: false };
         let started = Instant::now();
         let summary = replay(&options)?;
         let seconds = started.elapsed().as_secs_f64();
         let updates: u64 = summary.outputs.lines.values().sum();
-        eprintln!("workers {w}: {} events in {seconds:.3} s = {:.0} events/s, {updates} output updates", summary.events, summary.events as f64 / seconds);
+        eprintln!(
+            "workers {w}: {} events in {seconds:.3} s = {:.0} events/s, {updates} output updates",
+            summary.events,
+            summary.events as f64 / seconds
+        );
         runs.push(format!(
             "{{\"workers\":{w},\"events\":{},\"seconds\":{seconds:.3},\"events_per_second\":{:.0},\"output_updates\":{updates}}}",
             summary.events,

@@ -433,3 +433,29 @@ fn the_binary_replays_prints_a_summary_and_names_bad_config_keys() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/recording.jsonl"));
 }
+
+#[test]
+fn late_messages_are_processed_at_the_current_time_and_counted() {
+    // An OKX observation stamped 100 s in the past, placed after the T0+195 s scanner line, takes
+    // effect at T0+195 s, not at its own time.
+    let dir = tempfile::tempdir().unwrap();
+    let recording = dir.path().join("late.jsonl");
+    let mut lines: Vec<String> =
+        std::fs::read_to_string(fixture("mixed_venues.jsonl")).unwrap().lines().map(str::to_string).collect();
+    let late = json!({"recv_us": T0 + 95 * SECOND, "subject": "feeds.funding.okx",
+        "payload": {"arg": {}, "data": [{"instId": "SOL-USDT-SWAP", "fundingRate": "0.0004", "fundingTime": "1763625600000", "nextFundingTime": "1763654400000"}]}});
+    let position = lines.len() - 1;
+    lines.insert(position, late.to_string());
+    std::fs::write(&recording, lines.join("\n") + "\n").unwrap();
+    let out = dir.path().join("out");
+    let summary = run(&recording, &out, 1);
+    assert_eq!(summary.late, 1);
+    let sol: Vec<Value> = lines_of(&out, "snapshots", "okx", "SOL");
+    assert_eq!(sol.len(), 1);
+    assert_eq!(sol[0]["time"], json!(T0 + 195 * SECOND));
+    assert_eq!(sol[0]["data"]["status"], json!("single_source"));
+}
+
+fn lines_of(dir: &Path, stream: &str, venue: &str, symbol: &str) -> Vec<Value> {
+    lines(dir, stream).into_iter().filter(|l| l["data"]["venue"] == venue && l["data"]["symbol"] == symbol).collect()
+}
