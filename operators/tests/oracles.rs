@@ -9,6 +9,9 @@ use nexus_operators::{Time, latest_by_key, retract_at, with_params};
 use proptest::prelude::*;
 use timely::dataflow::InputHandle;
 
+/// A data record (`Ok`) or a parameter value (`Err`), fed through one input.
+type DataOrParam = Result<(u8, u64), u64>;
+
 /// Random insert/retract history of (key, value) records with values carrying their own expiry.
 fn history() -> impl Strategy<Value = Vec<((u8, u64), Time, isize)>> {
     prop::collection::vec((0u8..4, 0u64..40, 0u64..30, prop::bool::weighted(0.2)), 1..40).prop_map(|raw| {
@@ -74,7 +77,7 @@ proptest! {
             param_history.push((Err(value), time, 1));
             current = value;
         }
-        let mut combined: Vec<(Result<(u8, u64), u64>, Time, isize)> =
+        let mut combined: Vec<(DataOrParam, Time, isize)> =
             history.iter().map(|(r, t, d)| (Ok(*r), *t, *d)).collect();
         combined.extend(param_history.iter().cloned());
         for workers in [1, 4] {
@@ -125,7 +128,7 @@ proptest! {
                 let mut input = InputHandle::new();
                 worker.dataflow::<Time, _, _>(|scope| {
                     let stream = input.to_stream(scope);
-                    latest_by_key::<u8, u32>(stream).inspect(move |u| sink.lock().unwrap().push(u.clone()));
+                    latest_by_key::<u8, u32>(stream).inspect(move |u| sink.lock().unwrap().push(*u));
                 });
                 for (position, (key, value, time)) in upserts.iter().enumerate() {
                     if *time > *input.time() { input.advance_to(*time); }
