@@ -4,8 +4,10 @@
 //! the frontier before which everything has been sent); a sink writes each time once it is complete.
 //!
 //! - [`event`]: the events workers send to sinks.
+//! - [`complete`]: buffering updates until their time is complete, consolidated and in order.
 //! - [`jsonl`]: the `DIR/<stream>.jsonl` files of DESIGN section 6.
 
+pub mod complete;
 pub mod event;
 pub mod jsonl;
 

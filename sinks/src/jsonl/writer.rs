@@ -1,4 +1,4 @@
-//! Buffers updates until their time is complete, then writes them.
+//! Writes complete times to one file per stream.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -6,9 +6,9 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
 
-use nexus_model::LogicalTime;
 use nexus_model::records::{OutputStream, Rejected};
 
+use crate::complete::{CompleteBatch, CompletedTimes};
 use crate::event::SinkEvent;
 
 /// Why the JSONL sink failed.
@@ -46,14 +46,11 @@ pub struct SinkSummary {
 struct StreamFile {
     path: PathBuf,
     writer: BufWriter<File>,
-    /// Updates not yet written, by time.
-    pending: BTreeMap<LogicalTime, Vec<(String, isize)>>,
 }
 
 /// Writes every output stream to its own file.
 pub struct JsonlSink {
     files: BTreeMap<OutputStream, StreamFile>,
-    stop: Option<LogicalTime>,
     summary: SinkSummary,
 }
 
@@ -65,93 +62,52 @@ impl JsonlSink {
         for stream in streams {
             let path = dir.join(format!("{}.jsonl", stream.name()));
             let file = File::create(&path).map_err(|source| JsonlError::Write { path: path.clone(), source })?;
-            let writer = BufWriter::with_capacity(1 << 20, file);
-            files.insert(*stream, StreamFile { path, writer, pending: BTreeMap::new() });
+            files.insert(*stream, StreamFile { path, writer: BufWriter::with_capacity(1 << 20, file) });
         }
         let summary = SinkSummary { lines: streams.iter().map(|s| (*s, 0)).collect(), ..SinkSummary::default() };
-        Ok(JsonlSink { files, stop: None, summary })
+        Ok(JsonlSink { files, summary })
     }
 
     /// Consumes events until every sender is gone, then writes what remains up to the stop time.
     pub fn run(mut self, events: Receiver<SinkEvent>) -> Result<SinkSummary, JsonlError> {
+        let mut buffer = CompletedTimes::new();
         for event in events {
-            self.accept(event)?;
+            if let Some(batch) = buffer.accept(event) {
+                self.write(&batch)?;
+            }
         }
+        self.write(&buffer.finish())?;
         self.finish()
     }
 
-    /// Handles one event.
-    pub fn accept(&mut self, event: SinkEvent) -> Result<(), JsonlError> {
-        match event {
-            SinkEvent::Updates { stream, updates } => {
-                if let Some(file) = self.files.get_mut(&stream) {
-                    for (data, time, diff) in updates {
-                        file.pending.entry(time).or_default().push((data, diff));
+    /// Appends a batch of complete times.
+    pub fn write(&mut self, batch: &CompleteBatch) -> Result<(), JsonlError> {
+        for (time, streams) in &batch.times {
+            for (stream, updates) in streams {
+                let Some(file) = self.files.get_mut(stream) else { continue };
+                for (data, diff) in updates {
+                    writeln!(file.writer, "{{\"time\":{time},\"diff\":{diff},\"data\":{data}}}")
+                        .map_err(|source| JsonlError::Write { path: file.path.clone(), source })?;
+                    *self.summary.lines.entry(*stream).or_insert(0) += 1;
+                    if *stream == OutputStream::Rejected
+                        && *diff > 0
+                        && let Ok(rejected) = serde_json::from_str::<Rejected>(data)
+                    {
+                        *self.summary.rejected_by_kind.entry(rejected.kind().to_string()).or_insert(0) += *diff as u64;
                     }
                 }
-                Ok(())
-            }
-            SinkEvent::Frontier(frontier) => self.write_before(frontier),
-            SinkEvent::Stop(time) => {
-                self.stop = Some(time);
-                Ok(())
             }
         }
+        Ok(())
     }
 
-    /// Writes everything still pending (up to the stop time) and flushes the files.
+    /// Flushes the files and returns what was written.
     pub fn finish(mut self) -> Result<SinkSummary, JsonlError> {
-        self.write_before(LogicalTime::MAX)?;
         for file in self.files.values_mut() {
             file.writer.flush().map_err(|source| JsonlError::Write { path: file.path.clone(), source })?;
         }
         Ok(self.summary)
     }
-
-    /// Writes the complete times: those before `frontier` and not after the stop time.
-    fn write_before(&mut self, frontier: LogicalTime) -> Result<(), JsonlError> {
-        let stop = self.stop;
-        for (stream, file) in self.files.iter_mut() {
-            let later = if frontier == LogicalTime::MAX { BTreeMap::new() } else { file.pending.split_off(&frontier) };
-            let complete = std::mem::replace(&mut file.pending, later);
-            for (time, updates) in complete {
-                if stop.is_some_and(|stop| time > stop) {
-                    continue;
-                }
-                write_time(*stream, file, time, updates, &mut self.summary)?;
-            }
-        }
-        Ok(())
-    }
-}
-
-fn write_time(
-    stream: OutputStream,
-    file: &mut StreamFile,
-    time: LogicalTime,
-    mut updates: Vec<(String, isize)>,
-    summary: &mut SinkSummary,
-) -> Result<(), JsonlError> {
-    updates.sort_unstable();
-    let mut consolidated: Vec<(String, isize)> = Vec::with_capacity(updates.len());
-    for (data, diff) in updates {
-        match consolidated.last_mut() {
-            Some((last, sum)) if *last == data => *sum += diff,
-            _ => consolidated.push((data, diff)),
-        }
-    }
-    for (data, diff) in consolidated.into_iter().filter(|(_, diff)| *diff != 0) {
-        writeln!(file.writer, "{{\"time\":{time},\"diff\":{diff},\"data\":{data}}}")
-            .map_err(|source| JsonlError::Write { path: file.path.clone(), source })?;
-        *summary.lines.entry(stream).or_insert(0) += 1;
-        if stream == OutputStream::Rejected
-            && diff > 0
-            && let Ok(rejected) = serde_json::from_str::<Rejected>(&data)
-        {
-            *summary.rejected_by_kind.entry(rejected.kind().to_string()).or_insert(0) += diff as u64;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -159,7 +115,7 @@ mod tests {
     use super::*;
     use crate::event::Update;
 
-    fn update(data: &str, time: LogicalTime, diff: isize) -> Update {
+    fn update(data: &str, time: u64, diff: isize) -> Update {
         (data.to_string(), time, diff)
     }
 
@@ -168,32 +124,22 @@ mod tests {
     }
 
     #[test]
-    fn writes_complete_times_in_order_consolidated_and_not_after_stop() {
+    fn writes_every_stream_file_in_time_order() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("nested/out");
-        let mut sink = JsonlSink::create(&out, &[OutputStream::Snapshots, OutputStream::Discrepancies]).unwrap();
-        let updates = vec![
-            update("{\"b\":1}", 20, 1),
-            update("{\"a\":1}", 10, 1),
-            update("{\"a\":1}", 20, -1),
-            update("{\"c\":1}", 20, 1),
-            update("{\"c\":1}", 20, -1),
-            update("{\"z\":1}", 40, 1),
-        ];
-        sink.accept(SinkEvent::Updates { stream: OutputStream::Snapshots, updates }).unwrap();
-        sink.accept(SinkEvent::Frontier(15)).unwrap();
-        assert_eq!(read(&out, "snapshots").len(), 0, "buffered until flushed");
-        sink.accept(SinkEvent::Stop(30)).unwrap();
-        let summary = sink.finish().unwrap();
+        let sink = JsonlSink::create(&out, &[OutputStream::Snapshots, OutputStream::Discrepancies]).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let updates = vec![update("{\"b\":1}", 20, 1), update("{\"a\":1}", 10, 1), update("{\"z\":1}", 40, 1)];
+        tx.send(SinkEvent::Updates { stream: OutputStream::Snapshots, updates }).unwrap();
+        tx.send(SinkEvent::Frontier(15)).unwrap();
+        tx.send(SinkEvent::Stop(30)).unwrap();
+        drop(tx);
+        let summary = sink.run(rx).unwrap();
         assert_eq!(
             read(&out, "snapshots"),
-            vec![
-                "{\"time\":10,\"diff\":1,\"data\":{\"a\":1}}",
-                "{\"time\":20,\"diff\":-1,\"data\":{\"a\":1}}",
-                "{\"time\":20,\"diff\":1,\"data\":{\"b\":1}}",
-            ]
+            vec!["{\"time\":10,\"diff\":1,\"data\":{\"a\":1}}", "{\"time\":20,\"diff\":1,\"data\":{\"b\":1}}"]
         );
         assert_eq!(read(&out, "discrepancies"), Vec::<String>::new(), "every stream's file exists");
-        assert_eq!(summary.lines[&OutputStream::Snapshots], 3);
+        assert_eq!(summary.lines[&OutputStream::Snapshots], 2);
     }
 }
