@@ -1,0 +1,122 @@
+//! The PostgreSQL sink against a real server, each test in a database of its own.
+
+use nexus_model::records::OutputStream;
+use nexus_sinks::SinkEvent;
+use nexus_sinks::complete::{CompleteBatch, CompletedTimes};
+use nexus_sinks::postgres::testing::TestDatabase;
+use nexus_sinks::postgres::{PostgresError, PostgresSinkConfig};
+use serde_json::json;
+use sqlx::PgPool;
+
+fn snapshot(venue: &str, symbol: &str, rate: &str, status: &str) -> String {
+    json!({"venue": venue, "symbol": symbol, "rate": rate, "interval_h": "8", "rate_per_hour": "0.0000125",
+        "apr": "0.1095", "next_funding_ms": 1763625600000u64, "mark_price": "60000", "source": "exchange",
+        "status": status, "confidence": 1.0, "exchange_rate": rate, "scanner_rate": null})
+    .to_string()
+}
+
+fn discrepancy(venue: &str, symbol: &str, sc: &str) -> String {
+    json!({"venue": venue, "symbol": symbol, "exchange_rate": "0.0001", "scanner_rate": sc, "abs_diff": "0.0001"})
+        .to_string()
+}
+
+fn rejected(reason: &str) -> String {
+    json!({"subject": "feeds.funding.binance", "reason": reason, "excerpt": "{"}).to_string()
+}
+
+/// A batch with inserts, an update, a removal, discrepancies opened and closed, and rejections.
+fn batch() -> CompleteBatch {
+    let mut buffer = CompletedTimes::new();
+    let events = vec![
+        (
+            OutputStream::Snapshots,
+            vec![
+                (snapshot("binance", "BTC", "0.0001", "ok"), 10, 1),
+                (snapshot("okx", "ETH", "0.0002", "ok"), 10, 1),
+                (snapshot("binance", "BTC", "0.0001", "ok"), 20, -1),
+                (snapshot("binance", "BTC", "0.0003", "discrepancy"), 20, 1),
+                (snapshot("okx", "ETH", "0.0002", "ok"), 30, -1),
+            ],
+        ),
+        (
+            OutputStream::Discrepancies,
+            vec![
+                (discrepancy("binance", "BTC", "0.0002"), 20, 1),
+                (discrepancy("binance", "BTC", "0.0002"), 25, -1),
+                (discrepancy("binance", "BTC", "0.0004"), 25, 1),
+                (discrepancy("bybit", "SOL", "0.0004"), 30, 1),
+            ],
+        ),
+        (OutputStream::Rejected, vec![(rejected("malformed json: x"), 10, 1), (rejected("invalid field: y"), 10, 1)]),
+    ];
+    for (stream, updates) in events {
+        buffer.accept(SinkEvent::Updates { stream, updates });
+    }
+    buffer.accept(SinkEvent::Frontier(31)).expect("frontier moved")
+}
+
+async fn dump(pool: &PgPool) -> Vec<String> {
+    let mut rows = Vec::new();
+    for query in [
+        "SELECT format('%s|%s|%s|%s|%s|%s', venue, symbol, rate, status, confidence, logical_time) FROM snapshots ORDER BY 1",
+        "SELECT format('%s|%s|%s|%s|%s', venue, symbol, scanner_rate, opened_time, closed_time) FROM discrepancy_history ORDER BY 1",
+        "SELECT format('%s|%s|%s', logical_time, ordinal, reason) FROM rejected_inputs ORDER BY 1",
+        "SELECT format('%s|%s', sink, frontier) FROM sink_progress ORDER BY 1",
+    ] {
+        let found: Vec<String> = sqlx::query_scalar(query).fetch_all(pool).await.unwrap();
+        rows.extend(found);
+    }
+    rows
+}
+
+#[tokio::test]
+async fn a_batch_lands_in_the_tables_and_writing_it_twice_changes_nothing() {
+    let db = TestDatabase::create(true).await.expect("postgres reachable");
+    let pool = db.pool().await.unwrap();
+    let mut sink = PostgresSinkConfig::new(&db.url).build().await.unwrap();
+    assert_eq!(sink.committed_frontier(), 0);
+    let batch = batch();
+    sink.write(&batch).await.unwrap();
+    let first = dump(&pool).await;
+    assert_eq!(
+        first,
+        vec![
+            "binance|BTC|0.0003|discrepancy|1|20",
+            "binance|BTC|0.0002|20|25",
+            "binance|BTC|0.0004|25|",
+            "bybit|SOL|0.0004|30|",
+            "10|0|invalid field: y",
+            "10|1|malformed json: x",
+            "postgres|31",
+        ]
+    );
+
+    // The same batch again, through the same sink and through a restarted one.
+    sink.write(&batch).await.unwrap();
+    assert_eq!(dump(&pool).await, first);
+    let mut restarted = PostgresSinkConfig::new(&db.url).build().await.unwrap();
+    assert_eq!(restarted.committed_frontier(), 31);
+    restarted.write(&batch).await.unwrap();
+    assert_eq!(dump(&pool).await, first);
+
+    // Even with the progress row gone (the statements themselves are idempotent).
+    sqlx::query("DELETE FROM sink_progress").execute(&pool).await.unwrap();
+    let mut forgetful = PostgresSinkConfig::new(&db.url).build().await.unwrap();
+    forgetful.write(&batch).await.unwrap();
+    assert_eq!(dump(&pool).await, first);
+
+    pool.close().await;
+    db.drop_database().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unmigrated_database_is_refused_with_the_remedy() {
+    let db = TestDatabase::create(false).await.expect("postgres reachable");
+    let error = match PostgresSinkConfig::new(&db.url).build().await {
+        Err(error) => error,
+        Ok(_) => panic!("an unmigrated database must be refused"),
+    };
+    assert!(matches!(error, PostgresError::NotMigrated { pending: 1 }), "{error}");
+    assert!(error.to_string().contains("nexus migrate"));
+    db.drop_database().await.unwrap();
+}
