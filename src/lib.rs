@@ -5,12 +5,19 @@
 //! - [`pipeline`]: the dataflow graph of one worker and the handles that feed it.
 //! - [`worker`]: the loop of one timely worker (feed -> decode -> inputs -> step -> frontier).
 //! - [`replay`]: `nexus replay`, the deterministic, as-fast-as-possible run over a recording.
+//! - [`run`]: `nexus run`, the long-running worker on NATS and PostgreSQL.
+//! - [`publish`] and [`record`]: recordings into and out of NATS.
+//! - [`admin`]: `nexus migrate` and `nexus validate`.
 //! - [`progress`]: the terminal progress bar.
 //!
 //! Domain types live in `nexus-model`, operators in `nexus-operators`, dataflows in
 //! `nexus-dataflows`, input handling in `nexus-sources` and outputs in `nexus-sinks`.
 
+pub mod admin;
 pub mod pipeline;
 pub mod progress;
+pub mod publish;
+pub mod record;
 pub mod replay;
+pub mod run;
 pub mod worker;

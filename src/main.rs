@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use nexus::publish::Pace;
+use nexus::record::RecordLimits;
 use nexus::replay::{ReplayOptions, ReplaySummary, replay};
 use nexus_model::config::Config;
 
@@ -42,6 +44,74 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// The long-running worker: NATS in, PostgreSQL and out.<stream> subjects out, until SIGINT
+    /// or SIGTERM.
+    Run {
+        /// Configuration file (TOML); NATS_URL and DATABASE_URL override it.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Timely worker threads [default: workers.threads from the config, else 1].
+        #[arg(long, value_name = "N")]
+        workers: Option<usize>,
+    },
+    /// Send a recording into NATS in order, each message stamped with its recv_us (Nexus-Time).
+    Publish {
+        /// Recording to publish (JSON lines, optionally .zst).
+        #[arg(long, value_name = "FILE")]
+        input: PathBuf,
+        /// Messages per second [default: as fast as possible].
+        #[arg(long, value_name = "N", conflicts_with = "speed")]
+        rate: Option<f64>,
+        /// Follow the recording's own timing, sped up by this factor.
+        #[arg(long, value_name = "X")]
+        speed: Option<f64>,
+        /// Configuration file (for nats.url and nats.prefix).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Write messages from NATS to a recording until Ctrl-C (or --count / --duration).
+    Record {
+        /// Subject patterns, comma separated.
+        #[arg(long, value_name = "SUBJECTS", default_value = "feeds.>,exec.fills.>,control.>", value_delimiter = ',')]
+        subjects: Vec<String>,
+        /// Recording to write (.zst compresses).
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
+        /// Stop after this many messages.
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+        /// Stop after this many seconds.
+        #[arg(long, value_name = "SECONDS")]
+        duration: Option<f64>,
+        /// Configuration file (for nats.url and nats.prefix).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Apply the PostgreSQL schema migrations.
+    Migrate {
+        /// Configuration file (for postgres.url).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Check the configuration, NATS, PostgreSQL and the migrations; names the part that fails.
+    Validate {
+        /// Configuration file.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+/// A tokio runtime for the commands that only do I/O.
+fn io_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    Config::load(path).context("invalid configuration")
 }
 
 fn main() -> anyhow::Result<()> {
@@ -59,6 +129,74 @@ fn main() -> anyhow::Result<()> {
             tracing::info!(input = %options.input.display(), output = %options.output.display(), workers, "replay starting");
             let summary = replay(&options).context("replay failed")?;
             print_summary(&summary, &options);
+            Ok(())
+        }
+        Command::Run { config, workers } => {
+            let config = load_config(config.as_deref())?;
+            let workers = workers.unwrap_or(config.workers.threads);
+            anyhow::ensure!(workers >= 1, "--workers must be at least 1");
+            nexus::run::run(config, workers, || println!("ready: consuming from NATS; Ctrl-C or SIGTERM stops"))?;
+            println!("stopped");
+            Ok(())
+        }
+        Command::Publish { input, rate, speed, config } => {
+            let config = load_config(config.as_deref())?;
+            let pace = match (rate, speed) {
+                (Some(rate), _) if rate > 0.0 => Pace::Rate(rate),
+                (_, Some(speed)) if speed > 0.0 => Pace::Speed(speed),
+                (None, None) => Pace::Unlimited,
+                _ => anyhow::bail!("--rate and --speed must be positive"),
+            };
+            let summary =
+                io_runtime()?.block_on(nexus::publish::publish(&input, &config.nats.url, &config.nats.prefix, pace))?;
+            println!("published {} messages ({} unreadable lines skipped)", summary.published, summary.skipped);
+            Ok(())
+        }
+        Command::Record { subjects, output, count, duration, config } => {
+            let config = load_config(config.as_deref())?;
+            let limits = RecordLimits { count, duration: duration.map(std::time::Duration::from_secs_f64) };
+            let written = io_runtime()?.block_on(nexus::record::record(
+                &output,
+                &config.nats.url,
+                &config.nats.prefix,
+                &subjects,
+                limits,
+                || eprintln!("recording {}; Ctrl-C stops", subjects.join(", ")),
+            ))?;
+            println!("recorded {written} messages to {}", output.display());
+            Ok(())
+        }
+        Command::Migrate { config } => {
+            let config = load_config(config.as_deref())?;
+            let count = io_runtime()?.block_on(nexus::admin::migrate(&config.postgres.url))?;
+            println!("migrations: all {count} applied to {}", nexus::admin::redact(&config.postgres.url));
+            Ok(())
+        }
+        Command::Validate { config } => {
+            let config = match load_config(config.as_deref()) {
+                Ok(config) => {
+                    println!("ok    config");
+                    config
+                }
+                Err(error) => {
+                    println!("FAIL  config: {error:#}");
+                    std::process::exit(1);
+                }
+            };
+            let checks = io_runtime()?.block_on(nexus::admin::validate(&config));
+            let mut failed = false;
+            for check in checks {
+                match check.outcome {
+                    Ok(detail) => println!("ok    {}: {detail}", check.part),
+                    Err(problem) => {
+                        failed = true;
+                        println!("FAIL  {}: {problem}", check.part);
+                    }
+                }
+            }
+            if failed {
+                std::process::exit(1);
+            }
             Ok(())
         }
     }

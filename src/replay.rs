@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use nexus_model::LogicalTime;
 use nexus_model::config::Config;
 use nexus_model::records::OutputStream;
-use nexus_sinks::SinkEvent;
 use nexus_sinks::jsonl::{JsonlError, JsonlSink, SinkSummary};
 use nexus_sources::bridge::{self, BridgeError, FeedReceiver};
 use nexus_sources::recording::{RecordingError, RecordingReader};
@@ -102,14 +101,9 @@ pub fn replay(options: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
         .map_err(|_| ReplayError::Panicked("writer"))?;
 
     let (senders, receivers) = bridge::channels(workers, FEED_CAPACITY);
-    let stop_tx = sink_tx.clone();
     let feeder = thread::Builder::new()
         .name("nexus-feeder".into())
-        .spawn(move || {
-            bridge::feed_recording(&mut reader, &senders, BATCH_ITEMS, |last| {
-                let _ = stop_tx.send(SinkEvent::Stop(last));
-            })
-        })
+        .spawn(move || bridge::feed_recording(&mut reader, &senders, BATCH_ITEMS))
         .map_err(|_| ReplayError::Panicked("feeder"))?;
 
     let receivers: Arc<Mutex<Vec<Option<FeedReceiver>>>> =

@@ -47,6 +47,9 @@ pub fn run(worker: &mut Worker, mut feed: FeedReceiver, config: Arc<Config>, sin
                 worker.step();
             }
             Ok(Feed::End { last_time }) => {
+                // The clock stops here: later scheduled changes are not output. Every worker says
+                // so before advancing, so the sink knows before the frontier passes `last_time`.
+                let _ = sink.send(SinkEvent::Stop(last_time));
                 let end = last_time.saturating_add(1);
                 inputs.advance_to(end);
                 while probe.less_than(&end) {

@@ -73,6 +73,11 @@ impl Clock {
         self.now
     }
 
+    /// Moves the clock forward to `time` without a message (idle advance); never backwards.
+    pub fn advance_to(&mut self, time: LogicalTime) {
+        self.now = self.now.max(time);
+    }
+
     /// Current input time.
     pub fn now(&self) -> LogicalTime {
         self.now
@@ -110,13 +115,12 @@ pub struct FeedStats {
     pub last_time: LogicalTime,
 }
 
-/// Feeds a whole recording to the workers in rounds of about `batch_size` items, then calls
-/// `before_end` with the last input time and tells every worker the input has ended.
+/// Feeds a whole recording to the workers in rounds of about `batch_size` items, then tells every
+/// worker the input has ended at the last input's time.
 pub fn feed_recording(
     reader: &mut RecordingReader,
     senders: &[FeedSender],
     batch_size: usize,
-    before_end: impl FnOnce(LogicalTime),
 ) -> Result<FeedStats, BridgeError> {
     let workers = senders.len();
     let mut clock = Clock::default();
@@ -151,7 +155,6 @@ pub fn feed_recording(
     send_round(senders, &mut batches, clock.now())?;
     stats.late = clock.late();
     stats.last_time = clock.now();
-    before_end(stats.last_time);
     for (index, sender) in senders.iter().enumerate() {
         sender.blocking_send(Feed::End { last_time: stats.last_time }).map_err(|_| BridgeError::WorkerGone(index))?;
     }
@@ -196,10 +199,8 @@ mod tests {
             .collect::<String>();
         let mut reader = RecordingReader::from_reader(std::io::Cursor::new(text.into_bytes()));
         let (senders, mut receivers) = channels(3, 64);
-        let mut ended_at = None;
-        let stats = feed_recording(&mut reader, &senders, 4, |t| ended_at = Some(t)).unwrap();
+        let stats = feed_recording(&mut reader, &senders, 4).unwrap();
         assert_eq!(stats.last_time, 109);
-        assert_eq!(ended_at, Some(109));
         for receiver in receivers.iter_mut() {
             let mut watermarks = Vec::new();
             let mut ended = false;

@@ -7,10 +7,12 @@
 //!   [`Rejected`](nexus_model::records::Rejected) record with a reason, never a panic.
 //! - [`recording`]: the JSON-lines recording format (optionally zstd), read line by line; an
 //!   unreadable line is a rejection, not the end of the file.
+//! - [`nats`]: the core-NATS subscriber that feeds the bridge in `nexus run`.
 //! - [`bridge`]: logical time stamping (late messages clamped and counted), routing of messages to
 //!   timely workers over bounded channels, and the recording feeder used by `nexus replay`.
 
 pub mod bridge;
 pub mod decode;
 pub mod message;
+pub mod nats;
 pub mod recording;

@@ -101,6 +101,27 @@ impl Config {
         Ok(config)
     }
 
+    /// Every key as a dotted path with its JSON value (arrays and the stress list stay whole), for
+    /// the `parameters` table.
+    pub fn flatten(&self) -> Vec<(String, serde_json::Value)> {
+        fn walk(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, serde_json::Value)>) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    for (key, child) in map {
+                        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                        walk(&path, child, out);
+                    }
+                }
+                leaf => out.push((prefix.to_string(), leaf.clone())),
+            }
+        }
+        let mut out = Vec::new();
+        if let Ok(tree) = serde_json::to_value(self) {
+            walk("", &tree, &mut out);
+        }
+        out
+    }
+
     /// The per-(venue, asset) funding interval overrides of `[funding_interval_h.<venue>]`.
     pub fn interval_overrides(&self) -> Vec<((Venue, Asset), Dec)> {
         let mut overrides = Vec::new();

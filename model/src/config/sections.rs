@@ -364,11 +364,14 @@ pub struct NatsConfig {
     pub url: String,
     /// Read durable JetStream streams (true) or core NATS subjects (false).
     pub jetstream: bool,
+    /// Prefix of every subject nexus reads and writes (`"<prefix>feeds.>"`, `"<prefix>out.<stream>"`),
+    /// so that several deployments or tests can share one server; empty by default.
+    pub prefix: String,
 }
 
 impl Default for NatsConfig {
     fn default() -> Self {
-        NatsConfig { url: "nats://127.0.0.1:4222".to_string(), jetstream: true }
+        NatsConfig { url: "nats://127.0.0.1:4222".to_string(), jetstream: true, prefix: String::new() }
     }
 }
 

@@ -1,0 +1,51 @@
+//! Configuration of the NATS source.
+
+use std::time::Duration;
+
+use super::source::{NatsSource, NatsSourceError};
+
+/// Where to read and how to batch.
+#[derive(Clone, Debug)]
+pub struct NatsSourceConfig {
+    /// Server URL (`nats.url`, or `NATS_URL`).
+    pub url: String,
+    /// Subject prefix (`nats.prefix`), stripped before decoding.
+    pub prefix: String,
+    /// Subject families to read, without the prefix; default `feeds.`, `exec.fills.`, `control.`.
+    /// One subscription (`<prefix>>`) carries them all, so messages keep the order the server saw
+    /// them in (separate subscriptions would interleave arbitrarily); other subjects are ignored.
+    pub families: Vec<String>,
+    /// Messages the client may buffer per subscription before it drops them and reports a slow
+    /// consumer; default 1,048,576 (the library default of 65,536 loses messages under load).
+    pub subscription_capacity: usize,
+    /// Items per round sent to the workers; default 1024.
+    pub max_batch: usize,
+    /// A partial round is sent after this long; default 1 ms.
+    pub linger: Duration,
+    /// Without messages for this long the clock moves on: to the wall clock for live feeds, to just
+    /// after the last message for a published recording; default 100 ms.
+    pub idle_advance: Duration,
+    /// How long to wait for the server; default 5 s.
+    pub connect_timeout: Duration,
+}
+
+impl NatsSourceConfig {
+    /// The defaults for a server and prefix.
+    pub fn new(url: impl Into<String>, prefix: impl Into<String>) -> NatsSourceConfig {
+        NatsSourceConfig {
+            url: url.into(),
+            prefix: prefix.into(),
+            families: vec!["feeds.".to_string(), "exec.fills.".to_string(), "control.".to_string()],
+            subscription_capacity: 1 << 20,
+            max_batch: 1024,
+            linger: Duration::from_millis(1),
+            idle_advance: Duration::from_millis(100),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Connects and subscribes.
+    pub async fn build(&self) -> Result<NatsSource, NatsSourceError> {
+        NatsSource::connect(self.clone()).await
+    }
+}

@@ -1,0 +1,191 @@
+//! Subscribes, stamps logical time, and sends rounds to the workers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use futures::StreamExt;
+use nexus_model::LogicalTime;
+use tokio::sync::watch;
+
+use super::NEXUS_TIME_HEADER;
+use super::config::NatsSourceConfig;
+use crate::bridge::{Clock, Feed, FeedSender, route};
+use crate::message::{Item, Message};
+
+/// Why the NATS source stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum NatsSourceError {
+    /// The server could not be reached.
+    #[error("cannot connect to nats at {url}")]
+    Connect {
+        /// The URL.
+        url: String,
+        /// The cause.
+        #[source]
+        source: async_nats::ConnectError,
+    },
+    /// A subscription was refused.
+    #[error("cannot subscribe to {subject}")]
+    Subscribe {
+        /// The subject.
+        subject: String,
+        /// The cause.
+        #[source]
+        source: async_nats::SubscribeError,
+    },
+    /// A worker hung up.
+    #[error("worker {0} stopped receiving input")]
+    WorkerGone(usize),
+}
+
+/// Counters the source keeps while it runs.
+#[derive(Debug, Default)]
+pub struct NatsSourceStats {
+    /// Messages received.
+    pub messages: AtomicU64,
+    /// Messages whose time was older than the clock.
+    pub late: AtomicU64,
+    /// Slow-consumer events reported by the client: messages were dropped.
+    pub slow_consumer_events: AtomicU64,
+}
+
+/// A connected, subscribed source.
+pub struct NatsSource {
+    config: NatsSourceConfig,
+    subscription: async_nats::Subscriber,
+    stats: Arc<NatsSourceStats>,
+}
+
+fn wall_clock_us() -> LogicalTime {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or_default()
+}
+
+impl NatsSource {
+    pub(super) async fn connect(config: NatsSourceConfig) -> Result<NatsSource, NatsSourceError> {
+        let stats = Arc::new(NatsSourceStats::default());
+        let events = Arc::clone(&stats);
+        let client = async_nats::ConnectOptions::new()
+            .subscription_capacity(config.subscription_capacity)
+            .connection_timeout(config.connect_timeout)
+            .event_callback(move |event| {
+                let events = Arc::clone(&events);
+                async move {
+                    match event {
+                        async_nats::Event::SlowConsumer(sid) => {
+                            events.slow_consumer_events.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(subscription = sid, "nats slow consumer: messages dropped");
+                        }
+                        other => tracing::info!(event = %other, "nats connection event"),
+                    }
+                }
+            })
+            .connect(config.url.as_str())
+            .await
+            .map_err(|source| NatsSourceError::Connect { url: config.url.clone(), source })?;
+        let subject = format!("{}>", config.prefix);
+        let subscription = client
+            .subscribe(subject.clone())
+            .await
+            .map_err(|source| NatsSourceError::Subscribe { subject: subject.clone(), source })?;
+        client.flush().await.ok();
+        Ok(NatsSource { config, subscription, stats })
+    }
+
+    /// Live counters.
+    pub fn stats(&self) -> Arc<NatsSourceStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Feeds the workers until `shutdown` turns true, then ends their input at the current time.
+    pub async fn run(
+        mut self,
+        senders: Vec<FeedSender>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), NatsSourceError> {
+        let workers = senders.len();
+        let mut clock = Clock::default();
+        let mut batches: Vec<Vec<Item>> = vec![Vec::new(); workers];
+        let mut pending = 0usize;
+        let mut seq = 0u64;
+        let mut recorded_time = false;
+        let mut last_message = Instant::now();
+        let mut idle_advanced = true;
+        let mut linger = tokio::time::interval(self.config.linger);
+        linger.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() {
+                        break;
+                    }
+                }
+                next = self.subscription.next() => {
+                    let Some(message) = next else { break };
+                    let subject = message.subject.as_str();
+                    let subject = subject.strip_prefix(self.config.prefix.as_str()).unwrap_or(subject);
+                    if !self.config.families.iter().any(|family| subject.starts_with(family.as_str())) {
+                        continue;
+                    }
+                    let subject = subject.to_string();
+                    self.stats.messages.fetch_add(1, Ordering::Relaxed);
+                    let stamped = message
+                        .headers
+                        .as_ref()
+                        .and_then(|h| h.get(NEXUS_TIME_HEADER))
+                        .and_then(|v| v.as_str().trim().parse::<u64>().ok());
+                    recorded_time |= stamped.is_some();
+                    let late_before = clock.late();
+                    let time = clock.stamp(stamped.unwrap_or_else(wall_clock_us));
+                    if clock.late() > late_before {
+                        self.stats.late.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let worker = route(&subject, seq, workers);
+                    batches[worker].push(Item::Message(Message { seq, time, subject, payload: message.payload }));
+                    seq += 1;
+                    pending += 1;
+                    last_message = Instant::now();
+                    idle_advanced = false;
+                    if pending >= self.config.max_batch {
+                        send_round(&senders, &mut batches, clock.now()).await?;
+                        pending = 0;
+                    }
+                }
+                _ = linger.tick() => {
+                    if pending > 0 {
+                        send_round(&senders, &mut batches, clock.now()).await?;
+                        pending = 0;
+                    } else if last_message.elapsed() >= self.config.idle_advance {
+                        // Nothing is arriving: let the frontier pass the last message. A published
+                        // recording's clock runs on its own times only, so it moves just past the
+                        // last one; a live feed's clock follows the wall clock.
+                        let target = if recorded_time { clock.now().saturating_add(1) } else { wall_clock_us() };
+                        if !(recorded_time && idle_advanced) && target > clock.now() {
+                            clock.advance_to(target);
+                            send_round(&senders, &mut batches, clock.now()).await?;
+                            idle_advanced = true;
+                        }
+                    }
+                }
+            }
+        }
+        send_round(&senders, &mut batches, clock.now()).await?;
+        for (index, sender) in senders.iter().enumerate() {
+            sender.send(Feed::End { last_time: clock.now() }).await.map_err(|_| NatsSourceError::WorkerGone(index))?;
+        }
+        Ok(())
+    }
+}
+
+async fn send_round(
+    senders: &[FeedSender],
+    batches: &mut [Vec<Item>],
+    watermark: LogicalTime,
+) -> Result<(), NatsSourceError> {
+    for (index, (sender, batch)) in senders.iter().zip(batches.iter_mut()).enumerate() {
+        let items = std::mem::take(batch);
+        sender.send(Feed::Batch { items, watermark }).await.map_err(|_| NatsSourceError::WorkerGone(index))?;
+    }
+    Ok(())
+}

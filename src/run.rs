@@ -1,0 +1,172 @@
+//! `nexus run`: the long-running worker. Core NATS in; PostgreSQL and `out.<stream>` subjects out;
+//! graceful shutdown on SIGINT or SIGTERM that ends the input at the current logical time, lets the
+//! workers finish and flushes both sinks.
+//!
+//! Threads and tasks: a tokio runtime runs the NATS source, the signal handler and the sink writer;
+//! N timely workers compute; one dispatcher thread turns worker output into complete batches.
+
+use std::sync::mpsc::sync_channel;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nexus_model::config::Config;
+use nexus_sinks::complete::{CompleteBatch, CompletedTimes};
+use nexus_sinks::nats::{NatsOutError, NatsOutSink};
+use nexus_sinks::postgres::{PostgresError, PostgresSink, PostgresSinkConfig};
+use nexus_sources::bridge::{self, FeedReceiver};
+use nexus_sources::nats::{NatsSourceConfig, NatsSourceError};
+use tokio::sync::{mpsc, watch};
+
+use crate::worker;
+
+/// Rounds that may wait in a worker's channel.
+const FEED_CAPACITY: usize = 64;
+/// Sink events that may wait for the dispatcher.
+const SINK_CAPACITY: usize = 4096;
+/// Complete batches that may wait for the writer.
+const BATCH_CAPACITY: usize = 256;
+/// How often the committed frontier is recorded when nothing else is written.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+/// Why the worker stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The tokio runtime could not start.
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
+    /// The NATS source failed.
+    #[error(transparent)]
+    Source(#[from] NatsSourceError),
+    /// The PostgreSQL sink failed.
+    #[error(transparent)]
+    Postgres(#[from] PostgresError),
+    /// The NATS output sink failed.
+    #[error(transparent)]
+    NatsOut(#[from] NatsOutError),
+    /// Timely could not start, or a worker failed.
+    #[error("dataflow worker failed: {0}")]
+    Worker(String),
+    /// A helper thread or task panicked.
+    #[error("{0} panicked")]
+    Panicked(&'static str),
+}
+
+/// Runs until SIGINT or SIGTERM; calls `ready` once connected and subscribed.
+pub fn run(config: Config, workers: usize, ready: impl FnOnce()) -> Result<(), RunError> {
+    let workers = workers.max(1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("nexus-io")
+        .enable_all()
+        .build()
+        .map_err(RunError::Runtime)?;
+
+    // Connect everything before starting, so a bad URL fails fast with its name.
+    let source = runtime.block_on(NatsSourceConfig::new(&config.nats.url, &config.nats.prefix).build())?;
+    let postgres = runtime.block_on(PostgresSinkConfig::new(&config.postgres.url).build())?;
+    let nats_out = runtime.block_on(NatsOutSink::connect(&config.nats.url, &config.nats.prefix))?;
+    runtime.block_on(postgres.write_parameters(&config.flatten(), 0))?;
+    tracing::info!(
+        nats = %config.nats.url,
+        committed_frontier = postgres.committed_frontier(),
+        workers,
+        "nexus run connected"
+    );
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    runtime.spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown requested: finishing the current input and flushing sinks");
+        let _ = shutdown_tx.send(true);
+    });
+
+    let (senders, receivers) = bridge::channels(workers, FEED_CAPACITY);
+    let source_task = runtime.spawn(source.run(senders, shutdown_rx));
+
+    let (sink_tx, sink_rx) = sync_channel(SINK_CAPACITY);
+    let (batch_tx, batch_rx) = mpsc::channel::<CompleteBatch>(BATCH_CAPACITY);
+    let dispatcher = thread::Builder::new()
+        .name("nexus-sink".into())
+        .spawn(move || {
+            let mut buffer = CompletedTimes::new();
+            for event in sink_rx {
+                if let Some(batch) = buffer.accept(event)
+                    && batch_tx.blocking_send(batch).is_err()
+                {
+                    return;
+                }
+            }
+            let _ = batch_tx.blocking_send(buffer.finish());
+        })
+        .map_err(|_| RunError::Panicked("sink dispatcher"))?;
+    let writer_task = runtime.spawn(write_batches(batch_rx, postgres, nats_out));
+
+    ready();
+    let receivers: Arc<Mutex<Vec<Option<FeedReceiver>>>> =
+        Arc::new(Mutex::new(receivers.into_iter().map(Some).collect()));
+    let config = Arc::new(config);
+    let guards = timely::execute(timely::Config::process(workers), move |w| {
+        let feed = receivers.lock().ok().and_then(|mut all| all.get_mut(w.index()).and_then(Option::take));
+        if let Some(feed) = feed {
+            worker::run(w, feed, Arc::clone(&config), sink_tx.clone());
+        }
+    })
+    .map_err(RunError::Worker)?;
+    let worker_results = guards.join();
+    dispatcher.join().map_err(|_| RunError::Panicked("sink dispatcher"))?;
+    let written = runtime.block_on(writer_task).map_err(|_| RunError::Panicked("sink writer"))?;
+    let sourced = runtime.block_on(source_task).map_err(|_| RunError::Panicked("nats source"))?;
+    if let Some(Err(message)) = worker_results.into_iter().find(Result::is_err) {
+        return Err(RunError::Worker(message));
+    }
+    sourced?;
+    written?;
+    tracing::info!("nexus run stopped cleanly");
+    Ok(())
+}
+
+/// Writes batches to PostgreSQL and NATS in order, merging whatever has queued up meanwhile.
+async fn write_batches(
+    mut batches: mpsc::Receiver<CompleteBatch>,
+    mut postgres: PostgresSink,
+    nats_out: NatsOutSink,
+) -> Result<(), RunError> {
+    let mut last_progress = Instant::now();
+    while let Some(mut batch) = batches.recv().await {
+        while let Ok(more) = batches.try_recv() {
+            batch.frontier = batch.frontier.max(more.frontier);
+            batch.times.extend(more.times);
+        }
+        if batch.is_empty() && last_progress.elapsed() < PROGRESS_EVERY {
+            continue;
+        }
+        postgres.write(&batch).await?;
+        nats_out.write(&batch).await?;
+        last_progress = Instant::now();
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,227 @@
+//! `nexus run` against the real nats-server and PostgreSQL: a recording published with
+//! `nexus publish` leaves in PostgreSQL exactly what `nexus replay` computes for it. Each test uses a
+//! NATS subject prefix and a database of its own.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use nexus_sinks::postgres::testing::TestDatabase;
+use serde_json::Value;
+use sqlx::PgPool;
+
+const LAST_TIME: i64 = 1_763_596_800_000_000 + 200_000_000;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+fn nexus() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nexus"));
+    command.env_remove("NATS_URL").env_remove("DATABASE_URL");
+    command
+}
+
+fn unique_prefix() -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    format!("t{}x{}.", std::process::id(), nanos % 1_000_000_000_000)
+}
+
+/// Kills the worker if the test fails before stopping it.
+struct Worker(Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_worker(config: &Path) -> Worker {
+    let mut child = nexus()
+        .args(["run", "--workers", "2", "--config"])
+        .arg(config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("nexus run starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line.starts_with("ready") => break,
+            Some(Ok(_)) => continue,
+            _ => panic!("nexus run exited before it was ready"),
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    Worker(child)
+}
+
+async fn wait_for_frontier(pool: &PgPool, at_least: i64) {
+    let started = Instant::now();
+    loop {
+        let frontier: Option<i64> = sqlx::query_scalar("SELECT frontier FROM sink_progress WHERE sink = 'postgres'")
+            .fetch_optional(pool)
+            .await
+            .unwrap();
+        if frontier.is_some_and(|f| f >= at_least) {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "frontier stuck at {frontier:?}, want {at_least}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.as_f64().map(|f| f.to_string()).unwrap_or_else(|| n.to_string()),
+        other => other.to_string(),
+    }
+}
+
+/// The final snapshots and the discrepancy history as `nexus replay` writes them.
+fn expected_from_replay(config: &Path) -> (Vec<String>, Vec<String>) {
+    let out = tempfile::tempdir().unwrap();
+    let status = nexus()
+        .args(["replay", "--quiet", "--input"])
+        .arg(fixture("mixed_venues.jsonl"))
+        .arg("--output")
+        .arg(out.path())
+        .arg("--config")
+        .arg(config)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let read = |stream: &str| -> Vec<Value> {
+        std::fs::read_to_string(out.path().join(format!("{stream}.jsonl")))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let mut current: std::collections::BTreeMap<String, (i64, Value)> = Default::default();
+    for line in read("snapshots") {
+        let key = format!("{}|{}", text(&line["data"]["venue"]), text(&line["data"]["symbol"]));
+        if line["diff"].as_i64() == Some(1) {
+            current.insert(key, (line["time"].as_i64().unwrap(), line["data"].clone()));
+        } else if current.get(&key).is_some_and(|(_, d)| *d == line["data"]) {
+            current.remove(&key);
+        }
+    }
+    let snapshots = current
+        .values()
+        .map(|(time, d)| {
+            let fields = [
+                "venue",
+                "symbol",
+                "rate",
+                "interval_h",
+                "rate_per_hour",
+                "apr",
+                "next_funding_ms",
+                "mark_price",
+                "source",
+                "status",
+                "confidence",
+                "exchange_rate",
+                "scanner_rate",
+            ];
+            let mut row: Vec<String> = fields.iter().map(|f| text(&d[*f])).collect();
+            row.push(time.to_string());
+            row.join("|")
+        })
+        .collect();
+    let mut history: Vec<(String, i64, Option<i64>, Value)> = Vec::new();
+    for line in read("discrepancies") {
+        let d = &line["data"];
+        let key = format!("{}|{}", text(&d["venue"]), text(&d["symbol"]));
+        let time = line["time"].as_i64().unwrap();
+        if line["diff"].as_i64() == Some(1) {
+            history.push((key, time, None, d.clone()));
+        } else if let Some(open) =
+            history.iter_mut().find(|(k, _, closed, data)| *k == key && closed.is_none() && data == d)
+        {
+            open.2 = Some(time);
+        }
+    }
+    let mut history: Vec<String> = history
+        .into_iter()
+        .map(|(key, opened, closed, d)| {
+            format!(
+                "{key}|{}|{}|{}|{opened}|{}",
+                text(&d["exchange_rate"]),
+                text(&d["scanner_rate"]),
+                text(&d["abs_diff"]),
+                closed.map(|c| c.to_string()).unwrap_or_default()
+            )
+        })
+        .collect();
+    history.sort();
+    (snapshots, history)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_published_recording_leaves_in_postgres_what_replay_computes() {
+    let db = TestDatabase::create(true).await.expect("postgres reachable");
+    let pool = db.pool().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("nexus.toml");
+    let fixture_config = std::fs::read_to_string(fixture("mixed_venues.toml")).unwrap();
+    std::fs::write(
+        &config,
+        format!("{fixture_config}\n[nats]\nprefix = \"{}\"\n\n[postgres]\nurl = \"{}\"\n", unique_prefix(), db.url),
+    )
+    .unwrap();
+
+    let mut worker = start_worker(&config);
+    let published = nexus()
+        .args(["publish", "--input"])
+        .arg(fixture("mixed_venues.jsonl"))
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(published.status.success(), "{}", String::from_utf8_lossy(&published.stderr));
+    assert!(String::from_utf8_lossy(&published.stdout).contains("published 14 messages"));
+    wait_for_frontier(&pool, LAST_TIME + 1).await;
+
+    // Graceful shutdown on SIGTERM.
+    let pid = worker.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = worker.0.wait().unwrap();
+    assert!(status.success(), "nexus run exited with {status}");
+
+    let (expected_snapshots, expected_history) = expected_from_replay(&config);
+    let snapshots: Vec<String> = sqlx::query_scalar(
+        "SELECT concat_ws('|', venue, symbol, rate, interval_h, rate_per_hour, apr, coalesce(next_funding_ms::text, ''),
+             coalesce(mark_price::text, ''), source, status, confidence, coalesce(exchange_rate::text, ''),
+             coalesce(scanner_rate::text, ''), logical_time) FROM snapshots ORDER BY venue, symbol",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(snapshots.len(), 8);
+    assert_eq!(snapshots, expected_snapshots);
+    let history: Vec<String> = sqlx::query_scalar(
+        "SELECT concat_ws('|', venue, symbol, exchange_rate, scanner_rate, abs_diff, opened_time, coalesce(closed_time::text, ''))
+         FROM discrepancy_history ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(!history.is_empty());
+    assert_eq!(history, expected_history);
+    let parameters: i64 = sqlx::query_scalar("SELECT count(*) FROM parameters WHERE key = 'reconcile.stale_after_ms'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(parameters, 1);
+
+    pool.close().await;
+    db.drop_database().await.unwrap();
+}
