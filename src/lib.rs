@@ -5,6 +5,7 @@
 //! - [`pipeline`]: the dataflow graph of one worker and the handles that feed it.
 //! - [`worker`]: the loop of one timely worker (feed -> decode -> inputs -> step -> frontier).
 //! - [`replay`]: `nexus replay`, the deterministic, as-fast-as-possible run over a recording.
+//! - [`demo`]: `nexus demo`, the simulator driving the pipeline in-process with a live view.
 //! - [`run`]: `nexus run`, the long-running worker on NATS and PostgreSQL.
 //! - [`publish`] and [`record`]: recordings into and out of NATS.
 //! - [`admin`]: `nexus migrate` and `nexus validate`.
@@ -14,6 +15,7 @@
 //! `nexus-dataflows`, input handling in `nexus-sources` and outputs in `nexus-sinks`.
 
 pub mod admin;
+pub mod demo;
 pub mod pipeline;
 pub mod progress;
 pub mod publish;

@@ -87,6 +87,31 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// The whole pipeline on a built-in simulator of four venues and the scanner, in-process, with a
+    /// live terminal view; no NATS or PostgreSQL needed. Outputs go to ./nexus-out.
+    Demo {
+        /// Output directory for the <stream>.jsonl files.
+        #[arg(long, value_name = "DIR", default_value = "nexus-out")]
+        output: PathBuf,
+        /// Configuration file (TOML) for the dataflow parameters.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Timely worker threads.
+        #[arg(long, value_name = "N", default_value_t = 2)]
+        workers: usize,
+        /// Simulator seed: the same seed gives the same market.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Simulated seconds per real second.
+        #[arg(long, value_name = "X", default_value_t = 20.0)]
+        speed: f64,
+        /// Stop by itself after this many seconds.
+        #[arg(long, value_name = "SECONDS")]
+        duration: Option<f64>,
+        /// Print plain summaries instead of the live view, even on a terminal.
+        #[arg(long)]
+        plain: bool,
+    },
     /// Apply the PostgreSQL schema migrations.
     Migrate {
         /// Configuration file (for postgres.url).
@@ -129,6 +154,28 @@ fn main() -> anyhow::Result<()> {
             tracing::info!(input = %options.input.display(), output = %options.output.display(), workers, "replay starting");
             let summary = replay(&options).context("replay failed")?;
             print_summary(&summary, &options);
+            Ok(())
+        }
+        Command::Demo { output, config, workers, seed, speed, duration, plain } => {
+            let config = load_config(config.as_deref())?;
+            anyhow::ensure!(workers >= 1, "--workers must be at least 1");
+            anyhow::ensure!(speed > 0.0, "--speed must be positive");
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let on_signal = std::sync::Arc::clone(&stop);
+            ctrlc::set_handler(move || on_signal.store(true, std::sync::atomic::Ordering::SeqCst))
+                .context("cannot install the Ctrl-C handler")?;
+            let options = nexus::demo::DemoOptions {
+                output: output.clone(),
+                config,
+                workers,
+                seed,
+                speed,
+                duration: duration.map(std::time::Duration::from_secs_f64),
+                interactive: !plain && std::io::stdout().is_terminal(),
+            };
+            let summary = nexus::demo::demo(&options, stop)?;
+            println!("{summary}");
+            println!("outputs written to {}/<stream>.jsonl", output.display());
             Ok(())
         }
         Command::Run { config, workers } => {

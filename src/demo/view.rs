@@ -1,0 +1,117 @@
+//! The demo's terminal view (ratatui) and its plain-text summary for non-terminals.
+
+use nexus_model::records::SnapshotStatus;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
+
+use super::state::DemoState;
+
+/// Figures that are not part of the output state.
+pub struct Rates {
+    /// Messages fed so far.
+    pub events: u64,
+    /// Messages per second over the last interval.
+    pub events_per_second: f64,
+    /// Simulated seconds since the start.
+    pub simulated_seconds: f64,
+}
+
+/// Draws one frame.
+pub fn draw(frame: &mut Frame, state: &DemoState, rates: &Rates) {
+    let [header, snapshots, discrepancies, footer] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Min(8),
+        Constraint::Length((state.discrepancies.len() as u16 + 3).clamp(4, 12)),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+
+    let (p50, p99, max) = state.latency_ms();
+    let summary = format!(
+        "simulated {:>7.0} s   events {:>9}  ({:>7.0}/s)   latency p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms   updates {}   rejected {}",
+        rates.simulated_seconds, rates.events, rates.events_per_second, p50, p99, max, state.updates, state.rejected
+    );
+    frame.render_widget(
+        Paragraph::new(summary)
+            .block(Block::default().borders(Borders::ALL).title(" nexus demo: reconciled funding rates ")),
+        header,
+    );
+
+    let rows = state.snapshots.values().map(|s| {
+        let color = match s.status {
+            SnapshotStatus::Ok => Color::Green,
+            SnapshotStatus::Discrepancy => Color::Red,
+            SnapshotStatus::SingleSource => Color::Yellow,
+            SnapshotStatus::Stale => Color::DarkGray,
+        };
+        Row::new(vec![
+            s.symbol.to_string(),
+            s.venue.name().to_string(),
+            s.rate.to_string(),
+            s.interval_h.to_string(),
+            format!("{:.2}%", s.apr.to_f64() * 100.0),
+            format!("{:?}", s.status).to_lowercase(),
+            s.source.name().to_string(),
+            s.mark_price.map(|p| p.to_string()).unwrap_or_default(),
+        ])
+        .style(Style::default().fg(color))
+    });
+    let widths = [10, 12, 14, 6, 10, 14, 9, 12].map(Constraint::Length);
+    let table = Table::new(rows, widths)
+        .header(
+            Row::new(["asset", "venue", "rate", "int h", "apr", "status", "source", "mark"])
+                .style(Style::default().add_modifier(Modifier::BOLD)),
+        )
+        .block(Block::default().borders(Borders::ALL).title(format!(" snapshots ({}) ", state.snapshots.len())));
+    frame.render_widget(table, snapshots);
+
+    let rows = state.discrepancies.values().map(|d| {
+        Row::new(vec![
+            d.symbol.to_string(),
+            d.venue.name().to_string(),
+            d.exchange_rate.to_string(),
+            d.scanner_rate.to_string(),
+            d.abs_diff.to_string(),
+        ])
+    });
+    let widths = [10, 12, 14, 14, 14].map(Constraint::Length);
+    let table = Table::new(rows, widths)
+        .header(
+            Row::new(["asset", "venue", "exchange", "scanner", "abs diff"])
+                .style(Style::default().add_modifier(Modifier::BOLD)),
+        )
+        .block(
+            Block::default().borders(Borders::ALL).title(format!(" discrepancies ({}) ", state.discrepancies.len())),
+        );
+    frame.render_widget(table, discrepancies);
+
+    frame.render_widget(
+        Line::from(" q or Ctrl-C quits; outputs are written as JSON lines under the output directory"),
+        footer,
+    );
+}
+
+/// One line for logs and non-terminal output.
+pub fn summary_line(state: &DemoState, rates: &Rates) -> String {
+    let (p50, p99, max) = state.latency_ms();
+    let count = |status: SnapshotStatus| state.snapshots.values().filter(|s| s.status == status).count();
+    format!(
+        "simulated {:.0} s | events {} ({:.0}/s) | snapshots {} (ok {}, discrepancy {}, single_source {}, stale {}) | discrepancies {} | rejected {} | latency p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
+        rates.simulated_seconds,
+        rates.events,
+        rates.events_per_second,
+        state.snapshots.len(),
+        count(SnapshotStatus::Ok),
+        count(SnapshotStatus::Discrepancy),
+        count(SnapshotStatus::SingleSource),
+        count(SnapshotStatus::Stale),
+        state.discrepancies.len(),
+        state.rejected,
+        p50,
+        p99,
+        max
+    )
+}
