@@ -182,8 +182,12 @@ fn main() -> anyhow::Result<()> {
             let config = load_config(config.as_deref())?;
             let workers = workers.unwrap_or(config.workers.threads);
             anyhow::ensure!(workers >= 1, "--workers must be at least 1");
-            nexus::run::run(config, workers, || println!("ready: consuming from NATS; Ctrl-C or SIGTERM stops"))?;
-            println!("stopped");
+            let summary =
+                nexus::run::run(config, workers, || println!("ready: consuming from NATS; Ctrl-C or SIGTERM stops"))?;
+            println!(
+                "stopped: {} messages, {} late, {} slow-consumer events",
+                summary.messages, summary.late, summary.slow_consumer_events
+            );
             Ok(())
         }
         Command::Publish { input, rate, speed, config } => {

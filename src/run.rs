@@ -5,6 +5,7 @@
 //! Threads and tasks: a tokio runtime runs the NATS source, the signal handler and the sink writer;
 //! N timely workers compute; one dispatcher thread turns worker output into complete batches.
 
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -52,8 +53,19 @@ pub enum RunError {
     Panicked(&'static str),
 }
 
+/// What a run consumed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Messages received.
+    pub messages: u64,
+    /// Messages older than the clock, processed at the current time.
+    pub late: u64,
+    /// Slow-consumer events: the client dropped messages (raise the capacity or use JetStream).
+    pub slow_consumer_events: u64,
+}
+
 /// Runs until SIGINT or SIGTERM; calls `ready` once connected and subscribed.
-pub fn run(config: Config, workers: usize, ready: impl FnOnce()) -> Result<(), RunError> {
+pub fn run(config: Config, workers: usize, ready: impl FnOnce()) -> Result<RunSummary, RunError> {
     let workers = workers.max(1);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -82,6 +94,7 @@ pub fn run(config: Config, workers: usize, ready: impl FnOnce()) -> Result<(), R
     });
 
     let (senders, receivers) = bridge::channels(workers, FEED_CAPACITY);
+    let stats = source.stats();
     let source_task = runtime.spawn(source.run(senders, shutdown_rx));
 
     let (sink_tx, sink_rx) = sync_channel(SINK_CAPACITY);
@@ -122,8 +135,18 @@ pub fn run(config: Config, workers: usize, ready: impl FnOnce()) -> Result<(), R
     }
     sourced?;
     written?;
-    tracing::info!("nexus run stopped cleanly");
-    Ok(())
+    let summary = RunSummary {
+        messages: stats.messages.load(Ordering::Relaxed),
+        late: stats.late.load(Ordering::Relaxed),
+        slow_consumer_events: stats.slow_consumer_events.load(Ordering::Relaxed),
+    };
+    tracing::info!(
+        messages = summary.messages,
+        late = summary.late,
+        slow_consumer_events = summary.slow_consumer_events,
+        "nexus run stopped cleanly"
+    );
+    Ok(summary)
 }
 
 /// Writes batches to PostgreSQL and NATS in order, merging whatever has queued up meanwhile.

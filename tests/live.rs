@@ -225,3 +225,60 @@ async fn a_published_recording_leaves_in_postgres_what_replay_computes() {
     pool.close().await;
     db.drop_database().await.unwrap();
 }
+
+#[test]
+fn record_captures_a_published_recording_that_replays_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("nexus.toml");
+    std::fs::write(&config, format!("[nats]\nprefix = \"{}\"\n", unique_prefix())).unwrap();
+    let recording = dir.path().join("captured.jsonl.zst");
+    let mut recorder = nexus()
+        .args(["record", "--count", "14", "--output"])
+        .arg(&recording)
+        .arg("--config")
+        .arg(&config)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = recorder.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line.starts_with("recording") => break,
+            Some(Ok(_)) => continue,
+            _ => panic!("nexus record exited before it was ready"),
+        }
+    }
+    let published = nexus()
+        .args(["publish", "--rate", "2000", "--input"])
+        .arg(fixture("mixed_venues.jsonl"))
+        .arg("--config")
+        .arg(&config)
+        .status()
+        .unwrap();
+    assert!(published.success());
+    let status = recorder.wait().unwrap();
+    assert!(status.success());
+
+    let replay = |input: &Path, out: &Path| {
+        let status = nexus()
+            .args(["replay", "--quiet", "--input"])
+            .arg(input)
+            .arg("--output")
+            .arg(out)
+            .arg("--config")
+            .arg(fixture("mixed_venues.toml"))
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    replay(&fixture("mixed_venues.jsonl"), &dir.path().join("original"));
+    replay(&recording, &dir.path().join("captured"));
+    for stream in ["snapshots", "discrepancies", "rejected"] {
+        let a = std::fs::read_to_string(dir.path().join("original").join(format!("{stream}.jsonl"))).unwrap();
+        let b = std::fs::read_to_string(dir.path().join("captured").join(format!("{stream}.jsonl"))).unwrap();
+        assert_eq!(a, b, "{stream} differs");
+    }
+}
