@@ -9,7 +9,7 @@ use differential_dataflow::input::{Input, InputSession};
 use nexus_dataflows::reconcile::{ReconcileParams, reconcile};
 use nexus_model::config::Config;
 use nexus_model::funding::{FundingObservation, FundingUpdate, ObservationKey};
-use nexus_model::records::{OutputStream, Rejected};
+use nexus_model::records::{OutputStream, Parameter, Rejected};
 use nexus_model::{Asset, Dec, Venue};
 use nexus_operators::latest_by_key;
 use nexus_sinks::SinkEvent;
@@ -30,6 +30,8 @@ pub struct PipelineInputs {
     interval_overrides: InputSession<Time, ((Venue, Asset), Dec), isize>,
     /// Rejected inputs, passed through to the `rejected` stream.
     rejected: InputSession<Time, Rejected, isize>,
+    /// The effective configuration, key by key, for the `parameters` table.
+    parameters: InputSession<Time, Parameter, isize>,
 }
 
 /// Builds the dataflow in `scope`; every output is sent to `sink` and observed by `probe`.
@@ -39,13 +41,15 @@ pub fn build<'s>(scope: Scope<'s, Time>, sink: &SyncSender<SinkEvent>, probe: &P
     let (reconcile_params, params) = scope.new_collection();
     let (interval_overrides, overrides) = scope.new_collection();
     let (rejected, rejected_records) = scope.new_collection();
+    let (parameters, parameter_records) = scope.new_collection();
 
     let reconciled = reconcile(latest, params, overrides);
     emit(reconciled.snapshots, OutputStream::Snapshots, sink, probe);
     emit(reconciled.discrepancies, OutputStream::Discrepancies, sink, probe);
     emit(rejected_records, OutputStream::Rejected, sink, probe);
+    emit(parameter_records, OutputStream::Parameters, sink, probe);
 
-    PipelineInputs { funding, reconcile_params, interval_overrides, rejected }
+    PipelineInputs { funding, reconcile_params, interval_overrides, rejected, parameters }
 }
 
 /// Sends every update of `collection` to the sink as JSON, and makes the probe wait for it.
@@ -75,6 +79,9 @@ impl PipelineInputs {
         for record in config.interval_overrides() {
             self.interval_overrides.insert(record);
         }
+        for parameter in Parameter::all_of(config) {
+            self.parameters.insert(parameter);
+        }
     }
 
     /// Replaces the parameters derived from `previous` by those of `next`, at `time`.
@@ -90,6 +97,13 @@ impl PipelineInputs {
         }
         for record in new.iter().filter(|r| !old.contains(r)) {
             self.interval_overrides.update_at(record.clone(), time, 1);
+        }
+        let (old, new) = (Parameter::all_of(previous), Parameter::all_of(next));
+        for parameter in old.iter().filter(|p| !new.contains(p)) {
+            self.parameters.update_at(parameter.clone(), time, -1);
+        }
+        for parameter in new.iter().filter(|p| !old.contains(p)) {
+            self.parameters.update_at(parameter.clone(), time, 1);
         }
     }
 
@@ -115,6 +129,7 @@ impl PipelineInputs {
             self.reconcile_params.advance_to(time);
             self.interval_overrides.advance_to(time);
             self.rejected.advance_to(time);
+            self.parameters.advance_to(time);
         }
         self.flush();
     }
@@ -124,5 +139,6 @@ impl PipelineInputs {
         self.reconcile_params.flush();
         self.interval_overrides.flush();
         self.rejected.flush();
+        self.parameters.flush();
     }
 }

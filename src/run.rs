@@ -78,7 +78,6 @@ pub fn run(config: Config, workers: usize, ready: impl FnOnce()) -> Result<RunSu
     let source = runtime.block_on(NatsSourceConfig::new(&config.nats.url, &config.nats.prefix).build())?;
     let postgres = runtime.block_on(PostgresSinkConfig::new(&config.postgres.url).build())?;
     let nats_out = runtime.block_on(NatsOutSink::connect(&config.nats.url, &config.nats.prefix))?;
-    runtime.block_on(postgres.write_parameters(&config.flatten(), 0))?;
     tracing::info!(
         nats = %config.nats.url,
         committed_frontier = postgres.committed_frontier(),

@@ -84,11 +84,11 @@ fn text(value: &Value) -> String {
 }
 
 /// The final snapshots and the discrepancy history as `nexus replay` writes them.
-fn expected_from_replay(config: &Path) -> (Vec<String>, Vec<String>) {
+fn expected_from_replay(recording: &Path, config: &Path) -> (Vec<String>, Vec<String>) {
     let out = tempfile::tempdir().unwrap();
     let status = nexus()
         .args(["replay", "--quiet", "--input"])
-        .arg(fixture("mixed_venues.jsonl"))
+        .arg(recording)
         .arg("--output")
         .arg(out.path())
         .arg("--config")
@@ -178,16 +178,17 @@ async fn a_published_recording_leaves_in_postgres_what_replay_computes() {
     )
     .unwrap();
 
+    // The fixture plus a run-time parameter change at its last time.
+    let recording = dir.path().join("recording.jsonl");
+    let change = serde_json::json!({"recv_us": LAST_TIME, "subject": "control.params",
+        "payload": {"key": "reconcile.abs_tolerance", "value": "0.00006"}});
+    let text = std::fs::read_to_string(fixture("mixed_venues.jsonl")).unwrap() + &change.to_string() + "\n";
+    std::fs::write(&recording, text).unwrap();
+
     let mut worker = start_worker(&config);
-    let published = nexus()
-        .args(["publish", "--input"])
-        .arg(fixture("mixed_venues.jsonl"))
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap();
+    let published = nexus().args(["publish", "--input"]).arg(&recording).arg("--config").arg(&config).output().unwrap();
     assert!(published.status.success(), "{}", String::from_utf8_lossy(&published.stderr));
-    assert!(String::from_utf8_lossy(&published.stdout).contains("published 14 messages"));
+    assert!(String::from_utf8_lossy(&published.stdout).contains("published 15 messages"));
     wait_for_frontier(&pool, LAST_TIME + 1).await;
 
     // Graceful shutdown on SIGTERM.
@@ -196,7 +197,7 @@ async fn a_published_recording_leaves_in_postgres_what_replay_computes() {
     let status = worker.0.wait().unwrap();
     assert!(status.success(), "nexus run exited with {status}");
 
-    let (expected_snapshots, expected_history) = expected_from_replay(&config);
+    let (expected_snapshots, expected_history) = expected_from_replay(&recording, &config);
     let snapshots: Vec<String> = sqlx::query_scalar(
         "SELECT concat_ws('|', venue, symbol, rate, interval_h, rate_per_hour, apr, coalesce(next_funding_ms::text, ''),
              coalesce(mark_price::text, ''), source, status, confidence, coalesce(exchange_rate::text, ''),

@@ -38,6 +38,9 @@ pub enum OutputStream {
     Rejected,
     /// Stress-scenario P&L, written only when scenarios are configured.
     Stress,
+    /// The effective configuration, one record per dotted key: not a file stream, it feeds the
+    /// `parameters` table so that run-time changes are persisted at their logical time.
+    Parameters,
 }
 
 impl OutputStream {
@@ -69,6 +72,7 @@ impl OutputStream {
             OutputStream::Orders => "orders",
             OutputStream::Rejected => "rejected",
             OutputStream::Stress => "stress",
+            OutputStream::Parameters => "parameters",
         }
     }
 }
@@ -150,6 +154,22 @@ pub struct Discrepancy {
     pub scanner_rate: Dec,
     /// `|exchange_rate - scanner_rate|`.
     pub abs_diff: Dec,
+}
+
+/// A `parameters` record: one configuration key and its value.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Parameter {
+    /// Dotted key, e.g. `reconcile.stale_after_ms`.
+    pub key: String,
+    /// The value as JSON text.
+    pub value: String,
+}
+
+impl Parameter {
+    /// Every key of a configuration.
+    pub fn all_of(config: &crate::config::Config) -> Vec<Parameter> {
+        config.flatten().into_iter().map(|(key, value)| Parameter { key, value: value.to_string() }).collect()
+    }
 }
 
 /// A `rejected` record: one input that could not be used, and why.

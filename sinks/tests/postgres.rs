@@ -20,6 +20,10 @@ fn discrepancy(venue: &str, symbol: &str, sc: &str) -> String {
         .to_string()
 }
 
+fn parameter(key: &str, value: &str) -> String {
+    json!({"key": key, "value": value}).to_string()
+}
+
 fn rejected(reason: &str) -> String {
     json!({"subject": "feeds.funding.binance", "reason": reason, "excerpt": "{"}).to_string()
 }
@@ -48,6 +52,15 @@ fn batch() -> CompleteBatch {
             ],
         ),
         (OutputStream::Rejected, vec![(rejected("malformed json: x"), 10, 1), (rejected("invalid field: y"), 10, 1)]),
+        (
+            OutputStream::Parameters,
+            vec![
+                (parameter("reconcile.abs_tolerance", "\"0.00005\""), 0, 1),
+                (parameter("workers.threads", "1"), 0, 1),
+                (parameter("reconcile.abs_tolerance", "\"0.00005\""), 20, -1),
+                (parameter("reconcile.abs_tolerance", "\"0.0001\""), 20, 1),
+            ],
+        ),
     ];
     for (stream, updates) in events {
         buffer.accept(SinkEvent::Updates { stream, updates });
@@ -61,6 +74,7 @@ async fn dump(pool: &PgPool) -> Vec<String> {
         "SELECT format('%s|%s|%s|%s|%s|%s', venue, symbol, rate, status, confidence, logical_time) FROM snapshots ORDER BY 1",
         "SELECT format('%s|%s|%s|%s|%s', venue, symbol, scanner_rate, opened_time, closed_time) FROM discrepancy_history ORDER BY 1",
         "SELECT format('%s|%s|%s', logical_time, ordinal, reason) FROM rejected_inputs ORDER BY 1",
+        "SELECT format('%s|%s|%s', key, value, logical_time) FROM parameters ORDER BY 1",
         "SELECT format('%s|%s', sink, frontier) FROM sink_progress ORDER BY 1",
     ] {
         let found: Vec<String> = sqlx::query_scalar(query).fetch_all(pool).await.unwrap();
@@ -87,6 +101,8 @@ async fn a_batch_lands_in_the_tables_and_writing_it_twice_changes_nothing() {
             "bybit|SOL|0.0004|30|",
             "10|0|invalid field: y",
             "10|1|malformed json: x",
+            "reconcile.abs_tolerance|\"0.0001\"|20",
+            "workers.threads|1|0",
             "postgres|31",
         ]
     );

@@ -2,6 +2,8 @@
 
 use bytes::Bytes;
 
+use nexus_model::records::OutputStream;
+
 use crate::complete::CompleteBatch;
 
 /// Why publishing failed.
@@ -48,6 +50,9 @@ impl NatsOutSink {
     pub async fn write(&self, batch: &CompleteBatch) -> Result<(), NatsOutError> {
         for (time, streams) in &batch.times {
             for (stream, updates) in streams {
+                if *stream == OutputStream::Parameters {
+                    continue;
+                }
                 let subject = format!("{}out.{}", self.prefix, stream.name());
                 for (data, diff) in updates {
                     let line = format!("{{\"time\":{time},\"diff\":{diff},\"data\":{data}}}");

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use nexus_model::LogicalTime;
-use nexus_model::records::{Discrepancy, OutputStream, Rejected, Snapshot};
+use nexus_model::records::{Discrepancy, OutputStream, Parameter, Rejected, Snapshot};
 use rust_decimal::Decimal;
 use sqlx::{PgPool, Postgres, Transaction};
 
@@ -80,6 +80,7 @@ impl PostgresSink {
         write_snapshots(&mut tx, &fresh).await?;
         write_discrepancies(&mut tx, &fresh).await?;
         write_rejected(&mut tx, &fresh).await?;
+        write_parameters(&mut tx, &fresh).await?;
         sqlx::query(
             "INSERT INTO sink_progress (sink, frontier, updated_at) VALUES ($1, $2, now())
              ON CONFLICT (sink) DO UPDATE SET frontier = EXCLUDED.frontier, updated_at = EXCLUDED.updated_at",
@@ -91,30 +92,6 @@ impl PostgresSink {
         .map_err(PostgresError::Write)?;
         tx.commit().await.map_err(PostgresError::Write)?;
         self.committed = batch.frontier;
-        Ok(())
-    }
-
-    /// Records the effective configuration (dotted key -> JSON value) as of `time`.
-    pub async fn write_parameters(
-        &self,
-        parameters: &[(String, serde_json::Value)],
-        time: LogicalTime,
-    ) -> Result<(), PostgresError> {
-        let keys: Vec<&str> = parameters.iter().map(|(k, _)| k.as_str()).collect();
-        let values: Vec<&serde_json::Value> = parameters.iter().map(|(_, v)| v).collect();
-        sqlx::query(
-            "INSERT INTO parameters (key, value, logical_time, updated_at)
-             SELECT k, v, $3, now() FROM UNNEST($1::text[], $2::jsonb[]) AS p(k, v)
-             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, logical_time = EXCLUDED.logical_time,
-                 updated_at = EXCLUDED.updated_at
-             WHERE parameters.value IS DISTINCT FROM EXCLUDED.value",
-        )
-        .bind(&keys)
-        .bind(&values)
-        .bind(to_i64(time))
-        .execute(&self.pool)
-        .await
-        .map_err(PostgresError::Write)?;
         Ok(())
     }
 }
@@ -357,5 +334,59 @@ async fn write_rejected(tx: &mut Transaction<'_, Postgres>, batch: &CompleteBatc
     .execute(&mut **tx)
     .await
     .map_err(PostgresError::Write)?;
+    Ok(())
+}
+
+async fn write_parameters(tx: &mut Transaction<'_, Postgres>, batch: &CompleteBatch) -> Result<(), PostgresError> {
+    // Net effect per key; within a time, removals first so a changed value is replaced.
+    let mut changes: BTreeMap<String, Option<(serde_json::Value, LogicalTime)>> = BTreeMap::new();
+    for (time, streams) in &batch.times {
+        let Some(updates) = streams.get(&OutputStream::Parameters) else { continue };
+        for removal in [true, false] {
+            for (data, diff) in updates.iter().filter(|(_, diff)| (*diff < 0) == removal) {
+                let parameter: Parameter = parse(OutputStream::Parameters, data)?;
+                let value = if *diff > 0 {
+                    let json = serde_json::from_str(&parameter.value)
+                        .map_err(|source| PostgresError::Record { stream: "parameters", source })?;
+                    Some((json, *time))
+                } else {
+                    None
+                };
+                changes.insert(parameter.key, value);
+            }
+        }
+    }
+    let (mut keys, mut values, mut times, mut gone) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (key, change) in changes {
+        match change {
+            Some((value, time)) => {
+                keys.push(key);
+                values.push(value);
+                times.push(to_i64(time));
+            }
+            None => gone.push(key),
+        }
+    }
+    if !gone.is_empty() {
+        sqlx::query("DELETE FROM parameters WHERE key = ANY($1)")
+            .bind(&gone)
+            .execute(&mut **tx)
+            .await
+            .map_err(PostgresError::Write)?;
+    }
+    if !keys.is_empty() {
+        sqlx::query(
+            "INSERT INTO parameters (key, value, logical_time, updated_at)
+             SELECT k, v, t, to_timestamp(t / 1000000.0) FROM UNNEST($1::text[], $2::jsonb[], $3::bigint[]) AS p(k, v, t)
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, logical_time = EXCLUDED.logical_time,
+                 updated_at = EXCLUDED.updated_at",
+        )
+        .bind(&keys)
+        .bind(&values)
+        .bind(&times)
+        .execute(&mut **tx)
+        .await
+        .map_err(PostgresError::Write)?;
+    }
     Ok(())
 }
