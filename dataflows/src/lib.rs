@@ -6,7 +6,10 @@
 //!
 //! - [`reconcile`]: exchange and scanner funding rates -> `snapshots`, `discrepancies` (DESIGN 5.1),
 //!   with [`reconcile::oracle`], the from-scratch recomputation the tests compare against.
+//! - [`opportunities`]: snapshots and books -> scored `opportunities` and `ranked` (DESIGN 5.2), with
+//!   [`opportunities::oracle`].
 
+pub mod opportunities;
 pub mod reconcile;
 
 /// Logical time of every dataflow (microseconds).

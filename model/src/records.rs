@@ -156,6 +156,57 @@ pub struct Discrepancy {
     pub abs_diff: Dec,
 }
 
+/// An `opportunities` record (DESIGN 5.2): a scored funding-rate arbitrage on one asset, long the
+/// venue with the lower hourly rate and short the higher.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Opportunity {
+    /// The canonical asset.
+    pub symbol: Asset,
+    /// The venue to be long on (lower rate per hour).
+    pub long_venue: Venue,
+    /// The venue to be short on (higher rate per hour).
+    pub short_venue: Venue,
+    /// Long venue's rate per hour.
+    pub long_rate_per_hour: Dec,
+    /// Short venue's rate per hour.
+    pub short_rate_per_hour: Dec,
+    /// `(short - long) * 8760`.
+    pub gross_apr: Dec,
+    /// Round-trip cost spread over the holding period, annualized.
+    pub cost_apr: Dec,
+    /// `gross_apr - cost_apr`.
+    pub net_apr: Dec,
+    /// `min(net_apr / target_apr, 1)`, in [0, 1].
+    pub spread_score: Dec,
+    /// `min(min(depth) / target_depth, 1)`, 0 without books.
+    pub liquidity_score: Dec,
+    /// The lower of the two snapshot confidences.
+    pub confidence_score: Dec,
+    /// Weighted score in [0, 100], rounded to 4 decimal places.
+    pub uos: Dec,
+    /// Next settlement on the long venue, when known.
+    pub long_next_funding_ms: Option<u64>,
+    /// Next settlement on the short venue, when known.
+    pub short_next_funding_ms: Option<u64>,
+}
+
+/// A `ranked` record: an opportunity's place in the top-k.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Ranked {
+    /// 1 is best.
+    pub rank: u32,
+    /// The canonical asset.
+    pub symbol: Asset,
+    /// Long venue.
+    pub long_venue: Venue,
+    /// Short venue.
+    pub short_venue: Venue,
+    /// The opportunity's UOS.
+    pub uos: Dec,
+    /// The opportunity's net APR.
+    pub net_apr: Dec,
+}
+
 /// A `parameters` record: one configuration key and its value.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Parameter {

@@ -1,0 +1,127 @@
+//! Scored funding-rate arbitrage opportunities and their ranking (DESIGN 5.2).
+//!
+//! ```text
+//! snapshots (not stale) ──┐
+//!                         ├─ reduce per (venue, asset): Legs ── join on asset: Pairs ── with params: score ─► opportunities
+//! latest books ───────────┘                                                                                   │
+//!                                                    params (top_k) ── reduce over everything: TopK ◄──────────┘ ─► ranked
+//! ```
+//!
+//! The confidence filter, fees, weights and thresholds come from the broadcast parameter collection,
+//! so a `control.params` change rescores every pair at its logical time. The ranking is one reduce
+//! over all opportunities (one worker holds it); the scoring before it is spread over workers.
+
+pub mod oracle;
+mod params;
+mod rank;
+mod score;
+
+use differential_dataflow::VecCollection;
+use nexus_model::market::BookTop;
+use nexus_model::records::{Opportunity, Ranked, Snapshot, SnapshotStatus};
+use nexus_model::{Asset, Venue};
+use nexus_operators::with_params;
+use serde::{Deserialize, Serialize};
+
+pub use params::OpportunityParams;
+pub use rank::RankKey;
+pub use score::{BookFigures, Leg, score};
+
+use crate::Time;
+
+/// What the per-(venue, asset) reduce is told.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum LegFact {
+    /// The venue's non-stale snapshot.
+    Snapshot(Leg),
+    /// The venue's current book.
+    Book(BookFigures),
+}
+
+/// What the ranking reduce is told. `TopK` sorts before every candidate.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum RankInput {
+    /// The list length in force.
+    TopK(usize),
+    /// An opportunity.
+    Candidate(RankKey),
+}
+
+/// The outputs of the opportunity dataflow.
+pub struct Opportunities<'s> {
+    /// Every pair that qualifies, scored.
+    pub opportunities: VecCollection<'s, Time, Opportunity>,
+    /// The best `top_k` with their ranks.
+    pub ranked: VecCollection<'s, Time, Ranked>,
+}
+
+/// Scores every pair of venues per asset and ranks the opportunities.
+///
+/// - `snapshots`: the reconciled snapshots (DESIGN 5.1).
+/// - `books`: the latest top of book per (venue, asset).
+/// - `params`: exactly one [`OpportunityParams`] at any time.
+pub fn opportunities<'s>(
+    snapshots: VecCollection<'s, Time, Snapshot>,
+    books: VecCollection<'s, Time, ((Venue, Asset), BookTop)>,
+    params: VecCollection<'s, Time, OpportunityParams>,
+) -> Opportunities<'s> {
+    // Legs: each (venue, asset)'s non-stale snapshot with its book, if any.
+    let snapshot_facts = snapshots.filter(|s| s.status != SnapshotStatus::Stale).map(|s| {
+        let leg = Leg {
+            venue: s.venue,
+            rate_per_hour: s.rate_per_hour,
+            confidence: s.confidence,
+            next_funding_ms: s.next_funding_ms,
+            book: None,
+        };
+        ((s.venue, s.symbol), LegFact::Snapshot(leg))
+    });
+    let book_facts = books.flat_map(|(key, book)| BookFigures::of(&book).map(|figures| (key, LegFact::Book(figures))));
+    let legs = snapshot_facts.concat(book_facts).reduce_named("Legs", |_key, facts, output| {
+        let book = facts.iter().find_map(|(fact, count)| match fact {
+            LegFact::Book(figures) if *count > 0 => Some(*figures),
+            _ => None,
+        });
+        let snapshot = facts.iter().find_map(|(fact, count)| match fact {
+            LegFact::Snapshot(leg) if *count > 0 => Some(leg),
+            _ => None,
+        });
+        if let Some(leg) = snapshot {
+            output.push((Leg { book, ..leg.clone() }, 1isize));
+        }
+    });
+    let legs_by_asset = legs.map(|((_venue, asset), leg)| (asset, leg));
+
+    // Pairs: every two venues quoting the same asset, once per unordered pair.
+    let pairs = legs_by_asset
+        .clone()
+        .join(legs_by_asset)
+        .filter(|(_asset, (a, b))| a.venue < b.venue)
+        .map(|(asset, (a, b))| (asset, a, b));
+
+    // Scoring with the parameters in force.
+    let opportunities = with_params(pairs, params.clone(), |(asset, a, b), p| score(asset, a, b, p));
+
+    // Ranking: one reduce over every opportunity and the list length.
+    let candidates = opportunities.clone().map(|o| ((), RankInput::Candidate(RankKey::of(&o))));
+    let lengths = params.map(|p| ((), RankInput::TopK(p.top_k)));
+    let ranked = candidates
+        .concat(lengths)
+        .reduce_named("TopK", |_unit, inputs, output| {
+            let top_k = inputs.iter().find_map(|(input, count)| match input {
+                RankInput::TopK(k) if *count > 0 => Some(*k),
+                _ => None,
+            });
+            let Some(top_k) = top_k else { return };
+            let best = inputs.iter().filter_map(|(input, count)| match input {
+                RankInput::Candidate(key) if *count > 0 => Some(key),
+                _ => None,
+            });
+            for (index, key) in best.take(top_k).enumerate() {
+                output.push((key.ranked(index as u32 + 1), 1isize));
+            }
+        })
+        .map(|(_unit, ranked)| ranked);
+
+    Opportunities { opportunities, ranked }
+}
