@@ -6,9 +6,11 @@ use std::sync::mpsc::SyncSender;
 
 use differential_dataflow::VecCollection;
 use differential_dataflow::input::{Input, InputSession};
+use nexus_dataflows::opportunities::{OpportunityParams, opportunities};
 use nexus_dataflows::reconcile::{ReconcileParams, reconcile};
 use nexus_model::config::Config;
 use nexus_model::funding::{FundingObservation, FundingUpdate, ObservationKey};
+use nexus_model::market::BookTop;
 use nexus_model::records::{OutputStream, Parameter, Rejected};
 use nexus_model::{Asset, Dec, Venue};
 use nexus_operators::latest_by_key;
@@ -24,6 +26,10 @@ pub type Time = nexus_model::LogicalTime;
 pub struct PipelineInputs {
     /// Funding observations as upserts keyed by (source, venue, asset).
     funding: InputHandleVec<Time, (ObservationKey, Option<FundingObservation>, Time)>,
+    /// Tops of book as upserts keyed by (venue, asset); the sequence makes "latest" deterministic.
+    books: InputHandleVec<Time, ((Venue, Asset), Option<(u64, BookTop)>, Time)>,
+    /// The opportunity parameters (one record in the collection).
+    opportunity_params: InputSession<Time, OpportunityParams, isize>,
     /// The reconciliation parameters (one record in the collection).
     reconcile_params: InputSession<Time, ReconcileParams, isize>,
     /// Configured funding intervals.
@@ -38,18 +44,24 @@ pub struct PipelineInputs {
 pub fn build<'s>(scope: Scope<'s, Time>, sink: &SyncSender<SinkEvent>, probe: &ProbeHandle<Time>) -> PipelineInputs {
     let mut funding = InputHandleVec::new();
     let latest = latest_by_key(funding.to_stream(scope));
+    let mut books = InputHandleVec::new();
+    let latest_books = latest_by_key(books.to_stream(scope)).map(|(key, (_seq, book))| (key, book));
     let (reconcile_params, params) = scope.new_collection();
+    let (opportunity_params, scoring) = scope.new_collection();
     let (interval_overrides, overrides) = scope.new_collection();
     let (rejected, rejected_records) = scope.new_collection();
     let (parameters, parameter_records) = scope.new_collection();
 
     let reconciled = reconcile(latest, params, overrides);
+    let scored = opportunities(reconciled.snapshots.clone(), latest_books, scoring);
     emit(reconciled.snapshots, OutputStream::Snapshots, sink, probe);
+    emit(scored.opportunities, OutputStream::Opportunities, sink, probe);
+    emit(scored.ranked, OutputStream::Ranked, sink, probe);
     emit(reconciled.discrepancies, OutputStream::Discrepancies, sink, probe);
     emit(rejected_records, OutputStream::Rejected, sink, probe);
     emit(parameter_records, OutputStream::Parameters, sink, probe);
 
-    PipelineInputs { funding, reconcile_params, interval_overrides, rejected, parameters }
+    PipelineInputs { funding, books, opportunity_params, reconcile_params, interval_overrides, rejected, parameters }
 }
 
 /// Sends every update of `collection` to the sink as JSON, and makes the probe wait for it.
@@ -76,6 +88,7 @@ impl PipelineInputs {
     /// Installs the parameters of `config` at the current time (done by one worker at start).
     pub fn install_config(&mut self, config: &Config) {
         self.reconcile_params.insert(ReconcileParams::from_config(config));
+        self.opportunity_params.insert(OpportunityParams::from_config(config));
         for record in config.interval_overrides() {
             self.interval_overrides.insert(record);
         }
@@ -90,6 +103,11 @@ impl PipelineInputs {
         if old != new {
             self.reconcile_params.update_at(old, time, -1);
             self.reconcile_params.update_at(new, time, 1);
+        }
+        let (old, new) = (OpportunityParams::from_config(previous), OpportunityParams::from_config(next));
+        if old != new {
+            self.opportunity_params.update_at(old, time, -1);
+            self.opportunity_params.update_at(new, time, 1);
         }
         let (old, new) = (previous.interval_overrides(), next.interval_overrides());
         for record in old.iter().filter(|r| !new.contains(r)) {
@@ -112,6 +130,11 @@ impl PipelineInputs {
         self.funding.send(((update.source, update.venue, update.asset), Some(update.observation), time));
     }
 
+    /// A top of book, upserted at `time`; `seq` orders books of one key at one time.
+    pub fn book(&mut self, book: BookTop, seq: u64, time: Time) {
+        self.books.send(((book.venue, book.asset.clone()), Some((seq, book)), time));
+    }
+
     /// A rejected input at `time`.
     pub fn rejected(&mut self, record: Rejected, time: Time) {
         self.rejected.update_at(record, time, 1);
@@ -126,6 +149,8 @@ impl PipelineInputs {
     pub fn advance_to(&mut self, time: Time) {
         if time > self.time() {
             self.funding.advance_to(time);
+            self.books.advance_to(time);
+            self.opportunity_params.advance_to(time);
             self.reconcile_params.advance_to(time);
             self.interval_overrides.advance_to(time);
             self.rejected.advance_to(time);
@@ -136,6 +161,8 @@ impl PipelineInputs {
 
     fn flush(&mut self) {
         self.funding.flush();
+        self.books.flush();
+        self.opportunity_params.flush();
         self.reconcile_params.flush();
         self.interval_overrides.flush();
         self.rejected.flush();

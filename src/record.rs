@@ -43,6 +43,20 @@ pub enum RecordError {
     },
 }
 
+/// NATS subject matching: `*` matches one token, a final `>` matches one or more.
+pub fn subject_matches(pattern: &str, subject: &str) -> bool {
+    let mut tokens = subject.split('.');
+    for part in pattern.split('.') {
+        match (part, tokens.next()) {
+            (">", Some(_)) => return true,
+            ("*", Some(_)) => {}
+            (literal, Some(token)) if literal == token => {}
+            _ => return false,
+        }
+    }
+    tokens.next().is_none()
+}
+
 /// When to stop recording (besides Ctrl-C).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RecordLimits {
@@ -71,13 +85,15 @@ pub async fn record(
     };
     let client =
         async_nats::connect(url).await.map_err(|source| RecordError::Connect { url: url.to_string(), source })?;
-    let mut streams = futures::stream::SelectAll::new();
-    for subject in subjects {
-        let full = format!("{prefix}{subject}");
-        let subscriber =
-            client.subscribe(full.clone()).await.map_err(|source| RecordError::Subscribe { subject: full, source })?;
-        streams.push(subscriber);
-    }
+    // One subscription keeps the server's order; several would interleave arbitrarily.
+    let pattern = match subjects {
+        [one] => format!("{prefix}{one}"),
+        _ => format!("{prefix}>"),
+    };
+    let mut messages = client
+        .subscribe(pattern.clone())
+        .await
+        .map_err(|source| RecordError::Subscribe { subject: pattern, source })?;
     client.flush().await.ok();
     ready();
     let deadline = limits.duration.map(|d| tokio::time::Instant::now() + d);
@@ -95,7 +111,7 @@ pub async fn record(
             }
         };
         let message = tokio::select! {
-            message = streams.next() => message,
+            message = messages.next() => message,
             _ = &mut stop => None,
             _ = sleep => None,
         };
@@ -108,6 +124,9 @@ pub async fn record(
             .unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0));
         let subject = message.subject.as_str();
         let subject = subject.strip_prefix(prefix).unwrap_or(subject);
+        if !subjects.iter().any(|pattern| subject_matches(pattern, subject)) {
+            continue;
+        }
         let payload = String::from_utf8_lossy(&message.payload);
         let payload_json = match serde_json::from_str::<&RawValue>(&payload) {
             Ok(raw) => raw.get().to_string(),
@@ -120,4 +139,20 @@ pub async fn record(
     }
     out.flush().map_err(write_error)?;
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subject_matches;
+
+    #[test]
+    fn nats_wildcards() {
+        assert!(subject_matches("feeds.>", "feeds.funding.binance"));
+        assert!(!subject_matches("feeds.>", "feeds"));
+        assert!(subject_matches("feeds.*.binance", "feeds.book.binance"));
+        assert!(!subject_matches("feeds.*", "feeds.book.binance"));
+        assert!(subject_matches("control.params", "control.params"));
+        assert!(!subject_matches("control.params", "control.halt"));
+        assert!(!subject_matches("exec.fills.>", "out.snapshots"));
+    }
 }

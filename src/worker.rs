@@ -72,16 +72,17 @@ fn apply(item: Item, decoder: &mut Decoder, inputs: &mut PipelineInputs, config:
     match item {
         Item::Unusable { time, rejected, .. } => inputs.rejected(rejected, time),
         Item::Message(message) => {
-            let time = message.time;
+            let (time, seq) = (message.time, message.seq);
             decoder.decode(&message, |result| match result {
                 Ok(Input::Funding(update)) => inputs.funding(update, time),
                 Ok(Input::Config(next)) => {
                     inputs.change_config(config, &next, time);
                     *config = next;
                 }
-                // Books, trades, order events, fills and halts are decoded and validated; the
-                // dataflows that consume them arrive with their own issues.
-                Ok(Input::Book(_) | Input::Trade(_) | Input::Order(_) | Input::Fill(_) | Input::Halt(_)) => {}
+                Ok(Input::Book(book)) => inputs.book(book, seq, time),
+                // Trades, order events, fills and halts are decoded and validated; the dataflows
+                // that consume them arrive with their own issues.
+                Ok(Input::Trade(_) | Input::Order(_) | Input::Fill(_) | Input::Halt(_)) => {}
                 Err(rejected) => inputs.rejected(rejected, time),
             });
         }

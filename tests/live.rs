@@ -83,8 +83,9 @@ fn text(value: &Value) -> String {
     }
 }
 
-/// The final snapshots and the discrepancy history as `nexus replay` writes them.
-fn expected_from_replay(recording: &Path, config: &Path) -> (Vec<String>, Vec<String>) {
+/// The final snapshots, the discrepancy history and the final opportunities as `nexus replay`
+/// writes them.
+fn expected_from_replay(recording: &Path, config: &Path) -> (Vec<String>, Vec<String>, Vec<String>) {
     let out = tempfile::tempdir().unwrap();
     let status = nexus()
         .args(["replay", "--quiet", "--input"])
@@ -162,7 +163,21 @@ fn expected_from_replay(recording: &Path, config: &Path) -> (Vec<String>, Vec<St
         })
         .collect();
     history.sort();
-    (snapshots, history)
+    let mut opportunities: std::collections::BTreeMap<String, i64> = Default::default();
+    for line in read("opportunities") {
+        let d = &line["data"];
+        let row = format!(
+            "{}|{}|{}|{}|{}",
+            text(&d["symbol"]),
+            text(&d["long_venue"]),
+            text(&d["short_venue"]),
+            text(&d["uos"]),
+            text(&d["net_apr"])
+        );
+        *opportunities.entry(row).or_insert(0) += line["diff"].as_i64().unwrap();
+    }
+    let opportunities = opportunities.into_iter().filter(|(_, count)| *count > 0).map(|(row, _)| row).collect();
+    (snapshots, history, opportunities)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,7 +212,7 @@ async fn a_published_recording_leaves_in_postgres_what_replay_computes() {
     let status = worker.0.wait().unwrap();
     assert!(status.success(), "nexus run exited with {status}");
 
-    let (expected_snapshots, expected_history) = expected_from_replay(&recording, &config);
+    let (expected_snapshots, expected_history, expected_opportunities) = expected_from_replay(&recording, &config);
     let snapshots: Vec<String> = sqlx::query_scalar(
         "SELECT concat_ws('|', venue, symbol, rate, interval_h, rate_per_hour, apr, coalesce(next_funding_ms::text, ''),
              coalesce(mark_price::text, ''), source, status, confidence, coalesce(exchange_rate::text, ''),

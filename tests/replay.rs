@@ -304,7 +304,7 @@ fn every_bad_input_is_one_rejection_and_valid_results_are_unchanged() {
     run(&fixture("mixed_venues.jsonl"), &clean_out, 1);
     let summary = run(&dirty, &dirty_out, 1);
 
-    for stream in ["snapshots", "discrepancies"] {
+    for stream in ["snapshots", "discrepancies", "opportunities", "ranked"] {
         let clean = std::fs::read_to_string(clean_out.join(format!("{stream}.jsonl"))).unwrap();
         let dirty = std::fs::read_to_string(dirty_out.join(format!("{stream}.jsonl"))).unwrap();
         assert_eq!(clean, dirty, "{stream} differ");
@@ -337,7 +337,7 @@ fn one_and_four_workers_write_identical_files() {
     let four = dir.path().join("four");
     run(&dirty, &one, 1);
     run(&dirty, &four, 4);
-    for stream in ["snapshots", "discrepancies", "rejected"] {
+    for stream in ["snapshots", "discrepancies", "opportunities", "ranked", "rejected"] {
         let a = std::fs::read_to_string(one.join(format!("{stream}.jsonl"))).unwrap();
         let b = std::fs::read_to_string(four.join(format!("{stream}.jsonl"))).unwrap();
         assert!(!a.is_empty());
@@ -458,4 +458,100 @@ fn late_messages_are_processed_at_the_current_time_and_counted() {
 
 fn lines_of(dir: &Path, stream: &str, venue: &str, symbol: &str) -> Vec<Value> {
     lines(dir, stream).into_iter().filter(|l| l["data"]["venue"] == venue && l["data"]["symbol"] == symbol).collect()
+}
+
+fn dec(value: &Value) -> rust_decimal::Decimal {
+    value.as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("not a decimal string: {value}"))
+}
+
+/// Asserts `value` is within 1e-24 of `expected` (for quotients that do not terminate).
+fn close(value: &Value, expected: &str) {
+    let expected: rust_decimal::Decimal = expected.parse().unwrap();
+    let error = (dec(value) - expected).abs();
+    assert!(error < rust_decimal::Decimal::new(1, 24), "{value} vs {expected}");
+}
+
+#[test]
+fn opportunities_follow_design_5_2_with_configured_fees_weights_and_a_run_time_top_k() {
+    // The fixture plus `opportunities.top_k = 2` at its last time.
+    let dir = tempfile::tempdir().unwrap();
+    let recording = dir.path().join("opportunities.jsonl");
+    let change = json!({"recv_us": T0 + 200 * SECOND, "subject": "control.params", "payload": {"key": "opportunities.top_k", "value": 2}});
+    std::fs::write(
+        &recording,
+        std::fs::read_to_string(fixture("mixed_venues.jsonl")).unwrap() + &change.to_string() + "\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let options = ReplayOptions {
+        input: recording,
+        output: out.clone(),
+        config: Config::load(Some(&fixture("opportunities.toml"))).unwrap(),
+        workers: 2,
+        progress: false,
+    };
+    replay(&options).unwrap();
+
+    let opportunities: Vec<Value> =
+        final_collection(&out, "opportunities").keys().map(|k| serde_json::from_str(k).unwrap()).collect();
+    assert_eq!(opportunities.len(), 3, "{opportunities:#?}");
+    let find =
+        |long: &str| opportunities.iter().find(|o| o["long_venue"] == long && o["short_venue"] == "okx").unwrap();
+
+    // Binance/OKX: both books known, so half-spreads count; depth min(60000*... ) >= target.
+    let o = find("binance");
+    assert_eq!(
+        (&o["symbol"], &o["long_rate_per_hour"], &o["short_rate_per_hour"]),
+        (&json!("BTC"), &json!("0.0000125"), &json!("0.000075"))
+    );
+    assert_eq!(
+        (&o["gross_apr"], &o["uos"], &o["liquidity_score"], &o["confidence_score"]),
+        (&json!("0.5475"), &json!("87.4733"), &json!("1"), &json!("1"))
+    );
+    close(&o["cost_apr"], "0.17276661597348955165009763644797768944665272257083");
+    close(&o["net_apr"], "0.37473338402651044834990236355202231055334727742917");
+    close(&o["spread_score"], "0.74946676805302089669980472710404462110669455485834");
+    assert_eq!(
+        (&o["long_next_funding_ms"], &o["short_next_funding_ms"]),
+        (&json!(1763625600000u64), &json!(1763611200000u64))
+    );
+    // Hyperliquid/OKX: no Hyperliquid book, so no half-spread cost and no liquidity.
+    let o = find("hyperliquid");
+    assert_eq!(
+        (&o["gross_apr"], &o["uos"], &o["liquidity_score"], &o["confidence_score"]),
+        (&json!("0.5475"), &json!("58.5833"), &json!("0"), &json!("0.8"))
+    );
+    close(&o["cost_apr"], "0.12166666666666666666666666666666666666666666666667");
+    close(&o["net_apr"], "0.42583333333333333333333333333333333333333333333333");
+    // Bybit/OKX: Bybit's discrepancy status gives confidence 0.5.
+    let o = find("bybit");
+    assert_eq!(
+        (&o["gross_apr"], &o["uos"], &o["confidence_score"]),
+        (&json!("0.5256"), &json!("43.0933"), &json!("0.5"))
+    );
+    close(&o["net_apr"], "0.33093333333333333333333333333333333333333333333333");
+
+    // Ranking by uos; at the last time top_k drops to 2 and rank 3 is retracted.
+    let ranked: Vec<Value> =
+        final_collection(&out, "ranked").keys().map(|k| serde_json::from_str(k).unwrap()).collect();
+    let mut ranks: Vec<(u64, String, String)> = ranked
+        .iter()
+        .map(|r| {
+            (
+                r["rank"].as_u64().unwrap(),
+                r["long_venue"].as_str().unwrap().to_string(),
+                r["uos"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    ranks.sort();
+    assert_eq!(
+        ranks,
+        vec![(1, "binance".to_string(), "87.4733".to_string()), (2, "hyperliquid".to_string(), "58.5833".to_string())]
+    );
+    let third = lines(&out, "ranked").into_iter().filter(|l| l["data"]["rank"] == 3).collect::<Vec<_>>();
+    assert_eq!(
+        third.last().map(|l| (l["time"].clone(), l["diff"].clone())),
+        Some((json!(T0 + 200 * SECOND), json!(-1)))
+    );
 }

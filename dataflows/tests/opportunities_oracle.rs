@@ -62,7 +62,15 @@ fn asset(index: usize) -> Asset {
     Asset::from_venue_symbol(["BTC", "ETH", "SOL"][index]).unwrap()
 }
 
-fn params(min_net: usize, min_conf: usize, top_k: usize, hold: usize, depth: usize, fee: usize, weights: usize) -> OpportunityParams {
+fn params(
+    min_net: usize,
+    min_conf: usize,
+    top_k: usize,
+    hold: usize,
+    depth: usize,
+    fee: usize,
+    weights: usize,
+) -> OpportunityParams {
     let mut p = OpportunityParams::from_config(&Config::default());
     p.min_net_apr = dec(["-1", "0", "0.05"][min_net]);
     p.min_confidence = dec(["0.5", "0.9"][min_conf]);

@@ -132,7 +132,91 @@ async fn an_unmigrated_database_is_refused_with_the_remedy() {
         Err(error) => error,
         Ok(_) => panic!("an unmigrated database must be refused"),
     };
-    assert!(matches!(error, PostgresError::NotMigrated { pending: 1 }), "{error}");
+    assert!(matches!(error, PostgresError::NotMigrated { pending } if pending >= 2), "{error}");
     assert!(error.to_string().contains("nexus migrate"));
+    db.drop_database().await.unwrap();
+}
+
+fn opportunity(long: &str, uos: &str) -> String {
+    json!({"symbol": "BTC", "long_venue": long, "short_venue": "okx", "long_rate_per_hour": "0.00001",
+        "short_rate_per_hour": "0.00007", "gross_apr": "0.5256", "cost_apr": "0.24", "net_apr": "0.2856",
+        "spread_score": "0.5712", "liquidity_score": "0", "confidence_score": "1", "uos": uos,
+        "long_next_funding_ms": 1, "short_next_funding_ms": null})
+    .to_string()
+}
+
+fn ranked(rank: u32, long: &str, uos: &str) -> String {
+    json!({"rank": rank, "symbol": "BTC", "long_venue": long, "short_venue": "okx", "uos": uos, "net_apr": "0.2856"})
+        .to_string()
+}
+
+#[tokio::test]
+async fn an_opportunity_that_appears_changes_and_expires_leaves_its_lifecycle() {
+    let db = TestDatabase::create(true).await.expect("postgres reachable");
+    let pool = db.pool().await.unwrap();
+    let mut sink = PostgresSinkConfig::new(&db.url).build().await.unwrap();
+    let mut buffer = CompletedTimes::new();
+    buffer.accept(SinkEvent::Updates {
+        stream: OutputStream::Opportunities,
+        updates: vec![
+            (opportunity("binance", "54.272"), 10, 1),
+            (opportunity("bybit", "40"), 10, 1),
+            (opportunity("binance", "54.272"), 20, -1),
+            (opportunity("binance", "61.5"), 20, 1),
+            (opportunity("binance", "61.5"), 30, -1),
+        ],
+    });
+    buffer.accept(SinkEvent::Updates {
+        stream: OutputStream::Ranked,
+        updates: vec![
+            (ranked(1, "binance", "54.272"), 10, 1),
+            (ranked(2, "bybit", "40"), 10, 1),
+            (ranked(1, "binance", "54.272"), 30, -1),
+            (ranked(2, "bybit", "40"), 30, -1),
+            (ranked(1, "bybit", "40"), 30, 1),
+        ],
+    });
+    // Two batches: the first ends after the update, the second holds the expiry.
+    let first = buffer.accept(SinkEvent::Frontier(25)).unwrap();
+    let second = buffer.accept(SinkEvent::Frontier(31)).unwrap();
+    sink.write(&first).await.unwrap();
+    let current: Vec<String> =
+        sqlx::query_scalar("SELECT format('%s|%s', long_venue, uos) FROM opportunities ORDER BY 1")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(current, vec!["binance|61.5", "bybit|40"]);
+    sink.write(&second).await.unwrap();
+    sink.write(&second).await.unwrap();
+
+    let events: Vec<String> = sqlx::query_scalar(
+        "SELECT format('%s|%s|%s|%s', long_venue, event, logical_time, uos) FROM opportunity_events ORDER BY logical_time, long_venue",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        events,
+        vec![
+            "binance|discovered|10|54.272",
+            "bybit|discovered|10|40",
+            "binance|updated|20|61.5",
+            "binance|expired|30|61.5"
+        ]
+    );
+    let current: Vec<String> =
+        sqlx::query_scalar("SELECT format('%s|%s', long_venue, logical_time) FROM opportunities ORDER BY 1")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(current, vec!["bybit|10"]);
+    let ranking: Vec<String> =
+        sqlx::query_scalar("SELECT format('%s|%s|%s', rank, long_venue, uos) FROM ranked ORDER BY rank")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(ranking, vec!["1|bybit|40"]);
+
+    pool.close().await;
     db.drop_database().await.unwrap();
 }

@@ -16,7 +16,8 @@ pub fn opportunities_at(
     books: &[((Venue, Asset), BookTop)],
     p: &OpportunityParams,
 ) -> (Vec<Opportunity>, Vec<Ranked>) {
-    let book_of = |venue: Venue, asset: &Asset| books.iter().find(|((v, a), _)| *v == venue && a == asset).map(|(_, b)| b);
+    let book_of =
+        |venue: Venue, asset: &Asset| books.iter().find(|((v, a), _)| *v == venue && a == asset).map(|(_, b)| b);
     let mut by_asset: BTreeMap<&Asset, Vec<&Snapshot>> = BTreeMap::new();
     for s in snapshots.iter().filter(|s| s.status != SnapshotStatus::Stale && s.confidence >= p.min_confidence) {
         by_asset.entry(&s.symbol).or_default().push(s);
@@ -27,7 +28,8 @@ pub fn opportunities_at(
     for (asset, legs) in by_asset {
         for (i, x) in legs.iter().enumerate() {
             for y in legs.iter().skip(i + 1) {
-                let (long, short) = if (x.rate_per_hour, x.venue) < (y.rate_per_hour, y.venue) { (x, y) } else { (y, x) };
+                let (long, short) =
+                    if (x.rate_per_hour, x.venue) < (y.rate_per_hour, y.venue) { (x, y) } else { (y, x) };
                 let gross = (d(short.rate_per_hour) - d(long.rate_per_hour)) * h;
                 let fee = |v: Venue| d(p.taker_fees[Venue::ALL.iter().position(|w| *w == v).unwrap_or(0)]);
                 let mut round_trip = Decimal::from(2) * (fee(long.venue) + fee(short.venue));
@@ -51,7 +53,9 @@ pub fn opportunities_at(
                 let liquidity = unit(depth(lb).min(depth(sb)) / d(p.target_depth));
                 let confidence = d(long.confidence).min(d(short.confidence));
                 let uos = (Decimal::from(100)
-                    * (d(p.weight_spread) * spread + d(p.weight_liquidity) * liquidity + d(p.weight_confidence) * confidence))
+                    * (d(p.weight_spread) * spread
+                        + d(p.weight_liquidity) * liquidity
+                        + d(p.weight_confidence) * confidence))
                     .round_dp(4);
                 out.push(Opportunity {
                     symbol: asset.clone(),

@@ -25,7 +25,13 @@ pub struct RankKey {
 impl RankKey {
     /// The ranking key of an opportunity.
     pub fn of(o: &Opportunity) -> RankKey {
-        RankKey { uos: o.uos, net_apr: o.net_apr, symbol: o.symbol.clone(), long_venue: o.long_venue, short_venue: o.short_venue }
+        RankKey {
+            uos: o.uos,
+            net_apr: o.net_apr,
+            symbol: o.symbol.clone(),
+            long_venue: o.long_venue,
+            short_venue: o.short_venue,
+        }
     }
 
     /// The `ranked` record at `rank`.

@@ -3,6 +3,7 @@
 //! same batch twice leaves the tables unchanged.
 
 mod config;
+mod opportunities;
 mod sink;
 pub mod testing;
 

@@ -81,6 +81,7 @@ impl PostgresSink {
         write_discrepancies(&mut tx, &fresh).await?;
         write_rejected(&mut tx, &fresh).await?;
         write_parameters(&mut tx, &fresh).await?;
+        super::opportunities::write(&mut tx, &fresh).await?;
         sqlx::query(
             "INSERT INTO sink_progress (sink, frontier, updated_at) VALUES ($1, $2, now())
              ON CONFLICT (sink) DO UPDATE SET frontier = EXCLUDED.frontier, updated_at = EXCLUDED.updated_at",
@@ -112,11 +113,11 @@ pub async fn pending_migrations(pool: &PgPool) -> Result<usize, PostgresError> {
     Ok(MIGRATOR.iter().filter(|m| !applied.contains(&m.version)).count())
 }
 
-fn to_i64(time: LogicalTime) -> i64 {
+pub(super) fn to_i64(time: LogicalTime) -> i64 {
     i64::try_from(time).unwrap_or(i64::MAX)
 }
 
-fn parse<T: serde::de::DeserializeOwned>(stream: OutputStream, data: &str) -> Result<T, PostgresError> {
+pub(super) fn parse<T: serde::de::DeserializeOwned>(stream: OutputStream, data: &str) -> Result<T, PostgresError> {
     serde_json::from_str(data).map_err(|source| PostgresError::Record { stream: stream.name(), source })
 }
 
