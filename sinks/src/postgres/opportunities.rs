@@ -130,26 +130,15 @@ async fn write_events(
     if events.is_empty() {
         return Ok(());
     }
-    let mut columns: (
-        Vec<String>,
-        Vec<String>,
-        Vec<String>,
-        Vec<&str>,
-        Vec<i64>,
-        Vec<Decimal>,
-        Vec<Decimal>,
-        Vec<serde_json::Value>,
-    ) = Default::default();
-    for ((symbol, long, short), event, time, record) in &events {
-        columns.0.push(symbol.clone());
-        columns.1.push(long.clone());
-        columns.2.push(short.clone());
-        columns.3.push(event);
-        columns.4.push(to_i64(*time));
-        columns.5.push(record.net_apr.inner());
-        columns.6.push(record.uos.inner());
-        columns.7.push(serde_json::to_value(record).unwrap_or(serde_json::Value::Null));
-    }
+    let symbols: Vec<&str> = events.iter().map(|(k, ..)| k.0.as_str()).collect();
+    let longs: Vec<&str> = events.iter().map(|(k, ..)| k.1.as_str()).collect();
+    let shorts: Vec<&str> = events.iter().map(|(k, ..)| k.2.as_str()).collect();
+    let kinds: Vec<&str> = events.iter().map(|(_, event, ..)| *event).collect();
+    let times: Vec<i64> = events.iter().map(|(_, _, time, _)| to_i64(*time)).collect();
+    let nets: Vec<Decimal> = events.iter().map(|(.., o)| o.net_apr.inner()).collect();
+    let scores: Vec<Decimal> = events.iter().map(|(.., o)| o.uos.inner()).collect();
+    let records: Vec<serde_json::Value> =
+        events.iter().map(|(.., o)| serde_json::to_value(o).unwrap_or(serde_json::Value::Null)).collect();
     sqlx::query(
         "INSERT INTO opportunity_events (symbol, long_venue, short_venue, event, logical_time, event_at, net_apr, uos, record)
          SELECT s, l, h, e, t, to_timestamp(t / 1000000.0), n, u, r
@@ -157,14 +146,14 @@ async fn write_events(
              AS x(s, l, h, e, t, n, u, r)
          ON CONFLICT (symbol, long_venue, short_venue, logical_time) DO NOTHING",
     )
-    .bind(&columns.0)
-    .bind(&columns.1)
-    .bind(&columns.2)
-    .bind(&columns.3)
-    .bind(&columns.4)
-    .bind(&columns.5)
-    .bind(&columns.6)
-    .bind(&columns.7)
+    .bind(&symbols)
+    .bind(&longs)
+    .bind(&shorts)
+    .bind(&kinds)
+    .bind(&times)
+    .bind(&nets)
+    .bind(&scores)
+    .bind(&records)
     .execute(&mut **tx)
     .await
     .map_err(PostgresError::Write)?;
