@@ -14,6 +14,7 @@ use nexus_model::market::BookTop;
 use nexus_model::records::{OutputStream, Parameter, Rejected};
 use nexus_model::{Asset, Dec, Venue};
 use nexus_operators::latest_by_key;
+use nexus_operators::latest_by_key::Upsert;
 use nexus_sinks::SinkEvent;
 use serde::Serialize;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
@@ -25,9 +26,9 @@ pub type Time = nexus_model::LogicalTime;
 /// The input handles of one worker's dataflow.
 pub struct PipelineInputs {
     /// Funding observations as upserts keyed by (source, venue, asset).
-    funding: InputHandleVec<Time, (ObservationKey, Option<FundingObservation>, Time)>,
+    funding: InputHandleVec<Time, Upsert<ObservationKey, FundingObservation>>,
     /// Tops of book as upserts keyed by (venue, asset); the sequence makes "latest" deterministic.
-    books: InputHandleVec<Time, ((Venue, Asset), Option<(u64, BookTop)>, Time)>,
+    books: InputHandleVec<Time, Upsert<(Venue, Asset), (u64, BookTop)>>,
     /// The opportunity parameters (one record in the collection).
     opportunity_params: InputSession<Time, OpportunityParams, isize>,
     /// The reconciliation parameters (one record in the collection).
