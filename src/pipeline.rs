@@ -23,12 +23,15 @@ use timely::dataflow::{InputHandleVec, Scope};
 /// Logical time.
 pub type Time = nexus_model::LogicalTime;
 
+/// A book with the sequence of the message that carried it.
+type SequencedBook = (u64, BookTop);
+
 /// The input handles of one worker's dataflow.
 pub struct PipelineInputs {
     /// Funding observations as upserts keyed by (source, venue, asset).
     funding: InputHandleVec<Time, Upsert<ObservationKey, FundingObservation>>,
     /// Tops of book as upserts keyed by (venue, asset); the sequence makes "latest" deterministic.
-    books: InputHandleVec<Time, Upsert<(Venue, Asset), (u64, BookTop)>>,
+    books: InputHandleVec<Time, Upsert<(Venue, Asset), SequencedBook>>,
     /// The opportunity parameters (one record in the collection).
     opportunity_params: InputSession<Time, OpportunityParams, isize>,
     /// The reconciliation parameters (one record in the collection).
