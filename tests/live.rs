@@ -232,11 +232,28 @@ async fn a_published_recording_leaves_in_postgres_what_replay_computes() {
     .unwrap();
     assert!(!history.is_empty());
     assert_eq!(history, expected_history);
-    let parameters: i64 = sqlx::query_scalar("SELECT count(*) FROM parameters WHERE key = 'reconcile.stale_after_ms'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(parameters, 1);
+    let opportunities: Vec<String> = sqlx::query_scalar(
+        "SELECT concat_ws('|', symbol, long_venue, short_venue, uos, net_apr) FROM opportunities ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(!opportunities.is_empty());
+    assert_eq!(opportunities, expected_opportunities);
+    let parameter = |key: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT format('%s@%s', value, logical_time) FROM parameters WHERE key = $1",
+            )
+            .bind(key)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(parameter("reconcile.stale_after_ms").await, "180000@0");
+    assert_eq!(parameter("reconcile.abs_tolerance").await, format!("\"0.00006\"@{LAST_TIME}"));
 
     pool.close().await;
     db.drop_database().await.unwrap();
