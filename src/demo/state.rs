@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use hdrhistogram::Histogram;
 use nexus_model::LogicalTime;
-use nexus_model::records::{Discrepancy, OutputStream, Snapshot};
+use nexus_model::records::{Discrepancy, OutputStream, Ranked, Snapshot};
 use nexus_sinks::complete::CompleteBatch;
 
 /// The demo's live picture of the outputs.
@@ -15,6 +15,10 @@ pub struct DemoState {
     pub snapshots: BTreeMap<(String, String), Snapshot>,
     /// Current discrepancies per (venue, asset).
     pub discrepancies: BTreeMap<(String, String), Discrepancy>,
+    /// The current ranking, by rank.
+    pub ranked: BTreeMap<u32, Ranked>,
+    /// Opportunities currently open.
+    pub opportunities: u64,
     /// Rejected inputs so far.
     pub rejected: u64,
     /// Output updates so far.
@@ -32,6 +36,8 @@ impl Default for DemoState {
         DemoState {
             snapshots: BTreeMap::new(),
             discrepancies: BTreeMap::new(),
+            ranked: BTreeMap::new(),
+            opportunities: 0,
             rejected: 0,
             updates: 0,
             frontier: 0,
@@ -76,6 +82,18 @@ impl DemoState {
                                     self.discrepancies.remove(&key);
                                 }
                             }
+                        }
+                        OutputStream::Ranked => {
+                            if let Ok(r) = serde_json::from_str::<Ranked>(data) {
+                                if *diff > 0 {
+                                    self.ranked.insert(r.rank, r);
+                                } else if self.ranked.get(&r.rank) == Some(&r) {
+                                    self.ranked.remove(&r.rank);
+                                }
+                            }
+                        }
+                        OutputStream::Opportunities => {
+                            self.opportunities = self.opportunities.saturating_add_signed(*diff as i64);
                         }
                         OutputStream::Rejected if *diff > 0 => self.rejected += *diff as u64,
                         _ => {}

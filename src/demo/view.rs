@@ -21,8 +21,9 @@ pub struct Rates {
 
 /// Draws one frame.
 pub fn draw(frame: &mut Frame, state: &DemoState, rates: &Rates) {
-    let [header, snapshots, discrepancies, footer] = Layout::vertical([
+    let [header, ranked, snapshots, discrepancies, footer] = Layout::vertical([
         Constraint::Length(3),
+        Constraint::Length((state.ranked.len().min(10) as u16 + 3).max(4)),
         Constraint::Min(8),
         Constraint::Length((state.discrepancies.len() as u16 + 3).clamp(4, 12)),
         Constraint::Length(1),
@@ -39,6 +40,29 @@ pub fn draw(frame: &mut Frame, state: &DemoState, rates: &Rates) {
             .block(Block::default().borders(Borders::ALL).title(" nexus demo: reconciled funding rates ")),
         header,
     );
+
+    let rows = state.ranked.values().take(10).map(|r| {
+        Row::new(vec![
+            r.rank.to_string(),
+            r.symbol.to_string(),
+            r.long_venue.name().to_string(),
+            r.short_venue.name().to_string(),
+            r.uos.to_string(),
+            format!("{:.2}%", r.net_apr.to_f64() * 100.0),
+        ])
+    });
+    let widths = [6, 10, 12, 12, 10, 12].map(Constraint::Length);
+    let table = Table::new(rows, widths)
+        .header(
+            Row::new(["rank", "asset", "long", "short", "uos", "net apr"])
+                .style(Style::default().add_modifier(Modifier::BOLD)),
+        )
+        .block(Block::default().borders(Borders::ALL).title(format!(
+            " top opportunities ({} open, showing {}) ",
+            state.opportunities,
+            state.ranked.len().min(10)
+        )));
+    frame.render_widget(table, ranked);
 
     let rows = state.snapshots.values().map(|s| {
         let color = match s.status {
@@ -99,7 +123,7 @@ pub fn summary_line(state: &DemoState, rates: &Rates) -> String {
     let (p50, p99, max) = state.latency_ms();
     let count = |status: SnapshotStatus| state.snapshots.values().filter(|s| s.status == status).count();
     format!(
-        "simulated {:.0} s | events {} ({:.0}/s) | snapshots {} (ok {}, discrepancy {}, single_source {}, stale {}) | discrepancies {} | rejected {} | latency p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
+        "simulated {:.0} s | events {} ({:.0}/s) | snapshots {} (ok {}, discrepancy {}, single_source {}, stale {}) | discrepancies {} | opportunities {}{} | rejected {} | latency p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
         rates.simulated_seconds,
         rates.events,
         rates.events_per_second,
@@ -109,6 +133,12 @@ pub fn summary_line(state: &DemoState, rates: &Rates) -> String {
         count(SnapshotStatus::SingleSource),
         count(SnapshotStatus::Stale),
         state.discrepancies.len(),
+        state.opportunities,
+        state
+            .ranked
+            .get(&1)
+            .map(|r| format!(" (best {} {}/{} uos {})", r.symbol, r.long_venue, r.short_venue, r.uos))
+            .unwrap_or_default(),
         state.rejected,
         p50,
         p99,

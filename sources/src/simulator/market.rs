@@ -110,7 +110,7 @@ impl Simulator {
             .map(|(i, name)| AssetState {
                 name: name.clone(),
                 base_rate: 100 + (rng.next_u64() % 60) as i64 - 30,
-                venue_offset: [0, 0, 0, 0].map(|_: i64| (rng.next_u64() % 80) as i64 - 40),
+                venue_offset: [0, 0, 0, 0].map(|_: i64| (rng.next_u64() % 600) as i64 - 300),
                 mark_cents: [6_000_000, 300_000, 15_000, 60, 15, 3_500, 1_500, 80][i % 8] * (1 + i as i64 / 8),
                 scanner_bias: [0; 4],
             })
@@ -163,7 +163,7 @@ impl Simulator {
             self.assets[a].base_rate = self.walk(base, 2, -200, 600);
             for v in 0..4 {
                 let offset = self.assets[a].venue_offset[v];
-                self.assets[a].venue_offset[v] = self.walk(offset, 2, -250, 250);
+                self.assets[a].venue_offset[v] = self.walk(offset, 3, -600, 600);
             }
             let mark = self.assets[a].mark_cents;
             let step = (mark / 2000).max(1);
@@ -285,16 +285,24 @@ impl Simulator {
             }
             Feed::Books => {
                 let subjects = ["feeds.book.binance", "feeds.book.bybit", "feeds.book.okx", "feeds.book.hyperliquid"];
-                let spreads: Vec<(i64, u64)> =
-                    (0..self.assets.len() * 4).map(|_| (1 + self.below(5) as i64, 1 + self.below(50))).collect();
+                // Half-spreads of 0.5 to 3 basis points; sizes worth roughly $5k to $250k a side.
+                let shapes: Vec<(i64, i64)> = (0..self.assets.len() * 4)
+                    .map(|_| (5 + self.below(26) as i64, 5 + self.below(246) as i64))
+                    .collect();
                 for (a, asset) in self.assets.iter().enumerate() {
+                    let mark = rust_decimal::Decimal::new(asset.mark_cents, 2);
                     for (v, subject) in subjects.iter().enumerate() {
-                        let (half_spread, qty) = spreads[a * 4 + v];
-                        let (bid, ask) = (asset.mark_cents - half_spread, asset.mark_cents + half_spread);
+                        let (tenth_bps, thousands) = shapes[a * 4 + v];
+                        let half = mark * rust_decimal::Decimal::new(tenth_bps, 5);
+                        let (bid, ask) = ((mark - half).round_dp(8).normalize(), (mark + half).round_dp(8).normalize());
+                        let qty = (rust_decimal::Decimal::from(thousands * 1000) / mark)
+                            .round_dp(3)
+                            .normalize()
+                            .max(rust_decimal::Decimal::new(1, 3));
                         let payload = if v == 0 {
-                            json!({"u": self.sequence, "s": format!("{}USDT", asset.name), "b": cents(bid.max(1)), "B": qty.to_string(), "a": cents(ask), "A": qty.to_string()})
+                            json!({"u": self.sequence, "s": format!("{}USDT", asset.name), "b": bid.to_string(), "B": qty.to_string(), "a": ask.to_string(), "A": qty.to_string()})
                         } else {
-                            json!({"symbol": symbol_for(v, &asset.name), "bid": cents(bid.max(1)), "bid_qty": qty.to_string(), "ask": cents(ask), "ask_qty": qty.to_string(), "ts_ms": ms})
+                            json!({"symbol": symbol_for(v, &asset.name), "bid": bid.to_string(), "bid_qty": qty.to_string(), "ask": ask.to_string(), "ask_qty": qty.to_string(), "ts_ms": ms})
                         };
                         out.push(SimMessage { recv_us: time, subject, payload: payload.to_string() });
                     }
