@@ -101,10 +101,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             snapshots.insert(s.clone());
         }
         let mut time = 1u64;
-        for input in [&mut snapshots] {
-            input.advance_to(time);
-            input.flush();
-        }
+        snapshots.advance_to(time);
+        snapshots.flush();
         book_input.advance_to(time);
         book_input.flush();
         param_input.advance_to(time);
