@@ -10,6 +10,14 @@ use nexus::record::RecordLimits;
 use nexus::replay::{ReplayOptions, ReplaySummary, replay};
 use nexus_model::config::Config;
 
+/// `println!` that ignores a closed stdout (`nexus replay ... | head`) instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// mimalloc instead of the system allocator: differential moves large batches, and glibc returns
 /// them to the kernel and faults them back in on every round.
 #[global_allocator]
@@ -174,8 +182,8 @@ fn main() -> anyhow::Result<()> {
                 interactive: !plain && std::io::stdout().is_terminal(),
             };
             let summary = nexus::demo::demo(&options, stop)?;
-            println!("{summary}");
-            println!("outputs written to {}/<stream>.jsonl", output.display());
+            say!("{summary}");
+            say!("outputs written to {}/<stream>.jsonl", output.display());
             Ok(())
         }
         Command::Run { config, workers } => {
@@ -183,8 +191,8 @@ fn main() -> anyhow::Result<()> {
             let workers = workers.unwrap_or(config.workers.threads);
             anyhow::ensure!(workers >= 1, "--workers must be at least 1");
             let summary =
-                nexus::run::run(config, workers, || println!("ready: consuming from NATS; Ctrl-C or SIGTERM stops"))?;
-            println!(
+                nexus::run::run(config, workers, || say!("ready: consuming from NATS; Ctrl-C or SIGTERM stops"))?;
+            say!(
                 "stopped: {} messages, {} late, {} slow-consumer events",
                 summary.messages, summary.late, summary.slow_consumer_events
             );
@@ -200,7 +208,7 @@ fn main() -> anyhow::Result<()> {
             };
             let summary =
                 io_runtime()?.block_on(nexus::publish::publish(&input, &config.nats.url, &config.nats.prefix, pace))?;
-            println!("published {} messages ({} unreadable lines skipped)", summary.published, summary.skipped);
+            say!("published {} messages ({} unreadable lines skipped)", summary.published, summary.skipped);
             Ok(())
         }
         Command::Record { subjects, output, count, duration, config } => {
@@ -214,23 +222,23 @@ fn main() -> anyhow::Result<()> {
                 limits,
                 || eprintln!("recording {}; Ctrl-C stops", subjects.join(", ")),
             ))?;
-            println!("recorded {written} messages to {}", output.display());
+            say!("recorded {written} messages to {}", output.display());
             Ok(())
         }
         Command::Migrate { config } => {
             let config = load_config(config.as_deref())?;
             let count = io_runtime()?.block_on(nexus::admin::migrate(&config.postgres.url))?;
-            println!("migrations: all {count} applied to {}", nexus::admin::redact(&config.postgres.url));
+            say!("migrations: all {count} applied to {}", nexus::admin::redact(&config.postgres.url));
             Ok(())
         }
         Command::Validate { config } => {
             let config = match load_config(config.as_deref()) {
                 Ok(config) => {
-                    println!("ok    config");
+                    say!("ok    config");
                     config
                 }
                 Err(error) => {
-                    println!("FAIL  config: {error:#}");
+                    say!("FAIL  config: {error:#}");
                     std::process::exit(1);
                 }
             };
@@ -238,10 +246,10 @@ fn main() -> anyhow::Result<()> {
             let mut failed = false;
             for check in checks {
                 match check.outcome {
-                    Ok(detail) => println!("ok    {}: {detail}", check.part),
+                    Ok(detail) => say!("ok    {}: {detail}", check.part),
                     Err(problem) => {
                         failed = true;
-                        println!("FAIL  {}: {problem}", check.part);
+                        say!("FAIL  {}: {problem}", check.part);
                     }
                 }
             }
@@ -254,7 +262,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn print_summary(summary: &ReplaySummary, options: &ReplayOptions) {
-    println!(
+    say!(
         "replayed {} events in {:.3} s ({:.0} events/s) with {} worker(s); clock stopped at {} us",
         summary.events,
         summary.elapsed.as_secs_f64(),
@@ -263,15 +271,15 @@ fn print_summary(summary: &ReplaySummary, options: &ReplayOptions) {
         summary.last_time
     );
     if summary.late > 0 {
-        println!("late events (processed at the current time): {}", summary.late);
+        say!("late events (processed at the current time): {}", summary.late);
     }
     let rejected: u64 = summary.outputs.rejected_by_kind.values().sum();
-    println!("rejected: {rejected}");
+    say!("rejected: {rejected}");
     for (kind, count) in &summary.outputs.rejected_by_kind {
-        println!("  {kind:<24} {count}");
+        say!("  {kind:<24} {count}");
     }
-    println!("outputs in {}:", options.output.display());
+    say!("outputs in {}:", options.output.display());
     for (stream, lines) in &summary.outputs.lines {
-        println!("  {:<24} {lines} updates", format!("{stream}.jsonl"));
+        say!("  {:<24} {lines} updates", format!("{stream}.jsonl"));
     }
 }
