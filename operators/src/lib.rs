@@ -7,16 +7,19 @@
 //! - [`latest_by_key`]: turns a stream of keyed upserts into the collection of each key's latest value.
 //! - [`retract_at`]: keeps each record only until a time computed from the record itself (freshness,
 //!   sliding windows), by scheduling its retraction when it is inserted.
+//! - [`top_k`]: the `k` least records, ranked, in two stages so that most changes stay local.
 //! - [`with_params`]: joins a collection with a small, global parameter collection that is broadcast
 //!   to every worker, so parameters can change at run time without funnelling the data to one worker.
 
 pub mod harness;
 pub mod latest_by_key;
 pub mod retract_at;
+pub mod top_k;
 pub mod with_params;
 
 pub use latest_by_key::latest_by_key;
 pub use retract_at::retract_at;
+pub use top_k::top_k;
 pub use with_params::with_params;
 
 /// Logical time of every nexus dataflow (microseconds).

@@ -5,9 +5,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use nexus_operators::harness::{self, collection_at};
-use nexus_operators::{Time, latest_by_key, retract_at, with_params};
+use nexus_operators::{Time, latest_by_key, retract_at, top_k, with_params};
 use proptest::prelude::*;
 use timely::dataflow::InputHandle;
+
+/// A data record (`Ok`) or a list length (`Err`), fed through one input.
+type DataOrLimit = Result<(u8, u64), usize>;
 
 /// A data record (`Ok`) or a parameter value (`Err`), fed through one input.
 type DataOrParam = Result<(u8, u64), u64>;
@@ -97,6 +100,40 @@ proptest! {
                     }
                 }
                 expected.retain(|_, c| *c != 0);
+                prop_assert_eq!(collection_at(&output, t), expected, "workers {} time {}", workers, t);
+            }
+        }
+    }
+
+    #[test]
+    fn top_k_ranks_the_least_records_with_a_changing_k(
+        history in history().prop_map(normalize),
+        changes in prop::collection::vec((1u64..30, 0usize..6), 0..4),
+        buckets in 1u64..5,
+    ) {
+        let mut limit_history = vec![(Err::<(u8, u64), usize>(2), 0, 1)];
+        let mut current = 2usize;
+        let mut sorted = changes.clone();
+        sorted.sort();
+        for (time, value) in sorted {
+            limit_history.push((Err(current), time, -1));
+            limit_history.push((Err(value), time, 1));
+            current = value;
+        }
+        let mut combined: Vec<(DataOrLimit, Time, isize)> =
+            history.iter().map(|(r, t, d)| (Ok(*r), *t, *d)).collect();
+        combined.extend(limit_history.iter().cloned());
+        for workers in [1, 4] {
+            let output = harness::run(workers, combined.clone(), move |c| {
+                let data = c.clone().flat_map(|x| x.ok());
+                let limit = c.flat_map(|x| x.err());
+                top_k(data, limit, buckets)
+            });
+            for t in 0..35 {
+                let present: Vec<(u8, u64)> = collection_at(&history, t).into_iter().filter(|(_, c)| *c > 0).map(|(r, _)| r).collect();
+                let k = collection_at(&limit_history, t).into_keys().next().and_then(|x| x.err()).unwrap_or(0);
+                let expected: BTreeMap<(u32, (u8, u64)), isize> =
+                    present.into_iter().take(k).enumerate().map(|(i, r)| ((i as u32 + 1, r), 1)).collect();
                 prop_assert_eq!(collection_at(&output, t), expected, "workers {} time {}", workers, t);
             }
         }

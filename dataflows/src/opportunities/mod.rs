@@ -4,12 +4,13 @@
 //! snapshots (not stale) ──┐
 //!                         ├─ reduce per (venue, asset): Legs ── join on asset: Pairs ── with params: score ─► opportunities
 //! latest books ───────────┘                                                                                   │
-//!                                                    params (top_k) ── reduce over everything: TopK ◄──────────┘ ─► ranked
+//!                                     params (top_k) ── top_k: best per bucket, then TopK ◄───────────────────┘ ─► ranked
 //! ```
 //!
 //! The confidence filter, fees, weights and thresholds come from the broadcast parameter collection,
-//! so a `control.params` change rescores every pair at its logical time. The ranking is one reduce
-//! over all opportunities (one worker holds it); the scoring before it is spread over workers.
+//! so a `control.params` change rescores every pair at its logical time. The ranking keeps the best
+//! `top_k` per hash bucket, then ranks the bucket winners in one reduce: a change outside its
+//! bucket's best never reaches the global stage.
 
 pub mod oracle;
 mod params;
@@ -20,7 +21,7 @@ use differential_dataflow::VecCollection;
 use nexus_model::market::BookTop;
 use nexus_model::records::{Opportunity, Ranked, Snapshot, SnapshotStatus};
 use nexus_model::{Asset, Venue};
-use nexus_operators::with_params;
+use nexus_operators::{top_k, with_params};
 use serde::{Deserialize, Serialize};
 
 pub use params::OpportunityParams;
@@ -38,14 +39,8 @@ enum LegFact {
     Book(BookFigures),
 }
 
-/// What the ranking reduce is told. `TopK` sorts before every candidate.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-enum RankInput {
-    /// The list length in force.
-    TopK(usize),
-    /// An opportunity.
-    Candidate(RankKey),
-}
+/// Hash buckets of the first ranking stage.
+const RANK_BUCKETS: u64 = 16;
 
 /// The outputs of the opportunity dataflow.
 pub struct Opportunities<'s> {
@@ -102,26 +97,9 @@ pub fn opportunities<'s>(
     // Scoring with the parameters in force.
     let opportunities = with_params(pairs, params.clone(), |(asset, a, b), p| score(asset, a, b, p));
 
-    // Ranking: one reduce over every opportunity and the list length.
-    let candidates = opportunities.clone().map(|o| ((), RankInput::Candidate(RankKey::of(&o))));
-    let lengths = params.map(|p| ((), RankInput::TopK(p.top_k)));
-    let ranked = candidates
-        .concat(lengths)
-        .reduce_named("TopK", |_unit, inputs, output| {
-            let top_k = inputs.iter().find_map(|(input, count)| match input {
-                RankInput::TopK(k) if *count > 0 => Some(*k),
-                _ => None,
-            });
-            let Some(top_k) = top_k else { return };
-            let best = inputs.iter().filter_map(|(input, count)| match input {
-                RankInput::Candidate(key) if *count > 0 => Some(key),
-                _ => None,
-            });
-            for (index, key) in best.take(top_k).enumerate() {
-                output.push((key.ranked(index as u32 + 1), 1isize));
-            }
-        })
-        .map(|(_unit, ranked)| ranked);
+    // Ranking: the best `top_k` by the ranking order, in two stages (per hash bucket, then global).
+    let ranked = top_k(opportunities.clone().map(|o| RankKey::of(&o)), params.map(|p| p.top_k), RANK_BUCKETS)
+        .map(|(rank, key)| key.ranked(rank));
 
     Opportunities { opportunities, ranked }
 }
