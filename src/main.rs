@@ -194,7 +194,9 @@ fn main() -> anyhow::Result<()> {
                 nexus::run::run(config, workers, || say!("ready: consuming from NATS; Ctrl-C or SIGTERM stops"))?;
             say!(
                 "stopped: {} messages, {} late, {} slow-consumer events",
-                summary.messages, summary.late, summary.slow_consumer_events
+                summary.messages,
+                summary.late,
+                summary.slow_consumer_events
             );
             Ok(())
         }

@@ -6,7 +6,6 @@
 
 use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -14,7 +13,7 @@ use nexus_model::LogicalTime;
 use nexus_model::config::Config;
 use nexus_model::records::OutputStream;
 use nexus_sinks::jsonl::{JsonlError, JsonlSink, SinkSummary};
-use nexus_sources::bridge::{self, BridgeError, FeedReceiver};
+use nexus_sources::bridge::{self, BridgeError};
 use nexus_sources::recording::{RecordingError, RecordingReader};
 
 use crate::progress::Progress;
@@ -106,16 +105,7 @@ pub fn replay(options: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
         .spawn(move || bridge::feed_recording(&mut reader, &senders, BATCH_ITEMS))
         .map_err(|_| ReplayError::Panicked("feeder"))?;
 
-    let receivers: Arc<Mutex<Vec<Option<FeedReceiver>>>> =
-        Arc::new(Mutex::new(receivers.into_iter().map(Some).collect()));
-    let config = Arc::new(options.config.clone());
-    let guards = timely::execute(timely::Config::process(workers), move |w| {
-        let feed = receivers.lock().ok().and_then(|mut all| all.get_mut(w.index()).and_then(Option::take));
-        if let Some(feed) = feed {
-            worker::run(w, feed, Arc::clone(&config), sink_tx.clone());
-        }
-    })
-    .map_err(ReplayError::Worker)?;
+    let guards = worker::start(receivers, options.config.clone(), sink_tx).map_err(ReplayError::Worker)?;
     let worker_results = guards.join();
 
     let fed = feeder.join().map_err(|_| ReplayError::Panicked("feeder"))?;

@@ -7,7 +7,6 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::sync_channel;
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -15,7 +14,7 @@ use nexus_model::config::Config;
 use nexus_sinks::complete::{CompleteBatch, CompletedTimes};
 use nexus_sinks::nats::{NatsOutError, NatsOutSink};
 use nexus_sinks::postgres::{PostgresError, PostgresSink, PostgresSinkConfig};
-use nexus_sources::bridge::{self, FeedReceiver};
+use nexus_sources::bridge;
 use nexus_sources::nats::{NatsSourceConfig, NatsSourceError};
 use tokio::sync::{mpsc, watch};
 
@@ -115,16 +114,7 @@ pub fn run(config: Config, workers: usize, ready: impl FnOnce()) -> Result<RunSu
     let writer_task = runtime.spawn(write_batches(batch_rx, postgres, nats_out));
 
     ready();
-    let receivers: Arc<Mutex<Vec<Option<FeedReceiver>>>> =
-        Arc::new(Mutex::new(receivers.into_iter().map(Some).collect()));
-    let config = Arc::new(config);
-    let guards = timely::execute(timely::Config::process(workers), move |w| {
-        let feed = receivers.lock().ok().and_then(|mut all| all.get_mut(w.index()).and_then(Option::take));
-        if let Some(feed) = feed {
-            worker::run(w, feed, Arc::clone(&config), sink_tx.clone());
-        }
-    })
-    .map_err(RunError::Worker)?;
+    let guards = worker::start(receivers, config, sink_tx).map_err(RunError::Worker)?;
     let worker_results = guards.join();
     dispatcher.join().map_err(|_| RunError::Panicked("sink dispatcher"))?;
     let written = runtime.block_on(writer_task).map_err(|_| RunError::Panicked("sink writer"))?;

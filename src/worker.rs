@@ -1,8 +1,8 @@
 //! The loop of one timely worker: take batches from its feed, decode them into the pipeline's
 //! inputs, advance time, step the dataflow, and tell the sinks which times are complete.
 
-use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nexus_model::config::Config;
@@ -10,6 +10,7 @@ use nexus_sinks::SinkEvent;
 use nexus_sources::bridge::{Feed, FeedReceiver};
 use nexus_sources::decode::{Decoder, Input};
 use nexus_sources::message::Item;
+use timely::communication::WorkerGuards;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use timely::worker::Worker;
 use tokio::sync::mpsc::error::TryRecvError;
@@ -18,6 +19,25 @@ use crate::pipeline::{self, PipelineInputs, Time};
 
 /// How long an idle worker parks before looking at its feed again.
 const IDLE_PARK: Duration = Duration::from_millis(1);
+
+/// Starts `receivers.len()` timely worker threads in this process, each running [`run`] on its own
+/// feed; join the guards to wait for them.
+pub fn start(
+    receivers: Vec<FeedReceiver>,
+    config: Config,
+    sink: SyncSender<SinkEvent>,
+) -> Result<WorkerGuards<()>, String> {
+    let workers = receivers.len().max(1);
+    let receivers: Arc<Mutex<Vec<Option<FeedReceiver>>>> =
+        Arc::new(Mutex::new(receivers.into_iter().map(Some).collect()));
+    let config = Arc::new(config);
+    timely::execute(timely::Config::process(workers), move |worker| {
+        let feed = receivers.lock().ok().and_then(|mut all| all.get_mut(worker.index()).and_then(Option::take));
+        if let Some(feed) = feed {
+            run(worker, feed, Arc::clone(&config), sink.clone());
+        }
+    })
+}
 
 /// Runs one worker until its feed ends (or its source hangs up).
 pub fn run(worker: &mut Worker, mut feed: FeedReceiver, config: Arc<Config>, sink: SyncSender<SinkEvent>) {

@@ -17,7 +17,7 @@ use nexus_model::config::Config;
 use nexus_model::records::OutputStream;
 use nexus_sinks::complete::CompletedTimes;
 use nexus_sinks::jsonl::{JsonlError, JsonlSink};
-use nexus_sources::bridge::{self, Clock, Feed, FeedReceiver, FeedSender, route};
+use nexus_sources::bridge::{self, Clock, Feed, FeedSender, route};
 use nexus_sources::message::{Item, Message};
 use nexus_sources::simulator::{Simulator, SimulatorConfig};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyModifiers};
@@ -113,16 +113,7 @@ pub fn demo(options: &DemoOptions, stop: Arc<AtomicBool>) -> Result<String, Demo
             .map_err(|_| DemoError::Panicked("simulator"))?
     };
 
-    let receivers: Arc<Mutex<Vec<Option<FeedReceiver>>>> =
-        Arc::new(Mutex::new(receivers.into_iter().map(Some).collect()));
-    let config = Arc::new(options.config.clone());
-    let guards = timely::execute(timely::Config::process(workers), move |w| {
-        let feed = receivers.lock().ok().and_then(|mut all| all.get_mut(w.index()).and_then(Option::take));
-        if let Some(feed) = feed {
-            worker::run(w, feed, Arc::clone(&config), sink_tx.clone());
-        }
-    })
-    .map_err(DemoError::Worker)?;
+    let guards = worker::start(receivers, options.config.clone(), sink_tx).map_err(DemoError::Worker)?;
 
     let shown = if options.interactive {
         show_terminal(&state, &events, &simulated, &stop)
