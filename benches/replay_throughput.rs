@@ -150,8 +150,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut runs = Vec::new();
     for w in workers {
         let output = data.join(format!("replay-out-{w}"));
-        let options =
-            ReplayOptions { input: recording.clone(), output, config: Config::default(), workers: w, progress: false };
+        let options = ReplayOptions {
+            input: recording.clone(),
+            output,
+            config: Config::default(),
+            workers: w,
+            progress: false,
+            database_url: None,
+        };
         let started = Instant::now();
         let summary = replay(&options)?;
         let seconds = started.elapsed().as_secs_f64();

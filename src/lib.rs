@@ -7,7 +7,7 @@
 //! - [`replay`]: `nexus replay`, the deterministic, as-fast-as-possible run over a recording.
 //! - [`demo`]: `nexus demo`, the simulator driving the pipeline in-process with a live view.
 //! - [`run`]: `nexus run`, the long-running worker on NATS and PostgreSQL.
-//! - [`publish`] and [`record`]: recordings into and out of NATS.
+//! - [`publish`] and [`record`]: recordings into and out of NATS; [`simulate`]: the simulator into NATS.
 //! - [`admin`]: `nexus migrate` and `nexus validate`.
 //! - [`progress`]: the terminal progress bar.
 //!
@@ -22,4 +22,5 @@ pub mod publish;
 pub mod record;
 pub mod replay;
 pub mod run;
+pub mod simulate;
 pub mod worker;

@@ -51,6 +51,9 @@ enum Command {
         /// Do not draw a progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Also write the results to this PostgreSQL database (migrated with `nexus migrate`).
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
     },
     /// The long-running worker: NATS in, PostgreSQL and out.<stream> subjects out, until SIGINT
     /// or SIGTERM.
@@ -120,6 +123,22 @@ enum Command {
         #[arg(long)]
         plain: bool,
     },
+    /// Publish the built-in market simulator into NATS (real payload formats, Nexus-Time stamped)
+    /// until Ctrl-C or --duration.
+    Simulate {
+        /// Simulator seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Simulated seconds per real second.
+        #[arg(long, value_name = "X", default_value_t = 1.0)]
+        speed: f64,
+        /// Stop after this many seconds.
+        #[arg(long, value_name = "SECONDS")]
+        duration: Option<f64>,
+        /// Configuration file (for nats.url and nats.prefix).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Apply the PostgreSQL schema migrations.
     Migrate {
         /// Configuration file (for postgres.url).
@@ -153,12 +172,12 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Replay { input, output, config, workers, quiet } => {
+        Command::Replay { input, output, config, workers, quiet, database_url } => {
             let config = Config::load(config.as_deref()).context("invalid configuration")?;
             let workers = workers.unwrap_or(config.workers.threads);
             anyhow::ensure!(workers >= 1, "--workers must be at least 1");
-            let options =
-                ReplayOptions { input, output, config, workers, progress: !quiet && std::io::stderr().is_terminal() };
+            let progress = !quiet && std::io::stderr().is_terminal();
+            let options = ReplayOptions { input, output, config, workers, progress, database_url };
             tracing::info!(input = %options.input.display(), output = %options.output.display(), workers, "replay starting");
             let summary = replay(&options).context("replay failed")?;
             print_summary(&summary, &options);
@@ -225,6 +244,20 @@ fn main() -> anyhow::Result<()> {
                 || eprintln!("recording {}; Ctrl-C stops", subjects.join(", ")),
             ))?;
             say!("recorded {written} messages to {}", output.display());
+            Ok(())
+        }
+        Command::Simulate { seed, speed, duration, config } => {
+            let config = load_config(config.as_deref())?;
+            anyhow::ensure!(speed > 0.0, "--speed must be positive");
+            let duration = duration.map(std::time::Duration::from_secs_f64);
+            let published = io_runtime()?.block_on(nexus::simulate::simulate(
+                &config.nats.url,
+                &config.nats.prefix,
+                seed,
+                speed,
+                duration,
+            ))?;
+            say!("published {published} simulated messages");
             Ok(())
         }
         Command::Migrate { config } => {

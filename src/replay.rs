@@ -2,17 +2,21 @@
 //! writes every output stream to `DIR/<stream>.jsonl`.
 //!
 //! Threads: one feeder reads the recording and stamps logical time (the input bridge), N timely
-//! workers decode and compute, one writer consolidates and writes the files.
+//! workers decode and compute, one writer consolidates and writes the files (and, with a database
+//! URL, the PostgreSQL tables, as `nexus run` would).
 
 use std::path::PathBuf;
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{Receiver, sync_channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use nexus_model::LogicalTime;
 use nexus_model::config::Config;
 use nexus_model::records::OutputStream;
+use nexus_sinks::SinkEvent;
+use nexus_sinks::complete::{CompleteBatch, CompletedTimes};
 use nexus_sinks::jsonl::{JsonlError, JsonlSink, SinkSummary};
+use nexus_sinks::postgres::{PostgresError, PostgresSink, PostgresSinkConfig};
 use nexus_sources::bridge::{self, BridgeError};
 use nexus_sources::recording::{RecordingError, RecordingReader};
 
@@ -39,6 +43,8 @@ pub struct ReplayOptions {
     pub workers: usize,
     /// Draw a progress bar (only shown on a terminal).
     pub progress: bool,
+    /// Also write every batch to this (migrated) PostgreSQL database.
+    pub database_url: Option<String>,
 }
 
 /// Why a replay failed.
@@ -53,6 +59,12 @@ pub enum ReplayError {
     /// The output files could not be written.
     #[error(transparent)]
     Output(#[from] JsonlError),
+    /// PostgreSQL could not be written.
+    #[error(transparent)]
+    Postgres(#[from] PostgresError),
+    /// The async runtime for PostgreSQL could not start.
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
     /// Timely could not start, or a worker failed.
     #[error("dataflow worker failed: {0}")]
     Worker(String),
@@ -85,6 +97,30 @@ impl ReplaySummary {
     }
 }
 
+/// Writes complete batches to the files and, when configured, to PostgreSQL, until the workers hang
+/// up; then writes what remains up to the stop time.
+fn write_outputs(
+    events: Receiver<SinkEvent>,
+    mut files: JsonlSink,
+    mut database: Option<(tokio::runtime::Runtime, PostgresSink)>,
+) -> Result<SinkSummary, ReplayError> {
+    let mut buffer = CompletedTimes::new();
+    let mut write = |batch: CompleteBatch| -> Result<(), ReplayError> {
+        files.write(&batch)?;
+        if let Some((runtime, sink)) = database.as_mut() {
+            runtime.block_on(sink.write(&batch))?;
+        }
+        Ok(())
+    };
+    for event in events {
+        if let Some(batch) = buffer.accept(event) {
+            write(batch)?;
+        }
+    }
+    write(buffer.finish())?;
+    Ok(files.finish()?)
+}
+
 /// Replays a recording; see the module documentation.
 pub fn replay(options: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
     let started = Instant::now();
@@ -92,11 +128,20 @@ pub fn replay(options: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
     let mut reader = RecordingReader::open(&options.input)?;
     let progress = options.progress.then(|| Progress::start(reader.total_bytes(), reader.progress_counter()));
 
-    let sink = JsonlSink::create(&options.output, &OutputStream::ALWAYS_WRITTEN)?;
+    let files = JsonlSink::create(&options.output, &OutputStream::ALWAYS_WRITTEN)?;
+    let database = match &options.database_url {
+        None => None,
+        Some(url) => {
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(ReplayError::Runtime)?;
+            let sink = runtime.block_on(PostgresSinkConfig::new(url).build())?;
+            Some((runtime, sink))
+        }
+    };
     let (sink_tx, sink_rx) = sync_channel(SINK_CAPACITY);
     let writer = thread::Builder::new()
-        .name("nexus-jsonl".into())
-        .spawn(move || sink.run(sink_rx))
+        .name("nexus-writer".into())
+        .spawn(move || write_outputs(sink_rx, files, database))
         .map_err(|_| ReplayError::Panicked("writer"))?;
 
     let (senders, receivers) = bridge::channels(workers, FEED_CAPACITY);

@@ -315,3 +315,84 @@ fn record_captures_a_published_recording_that_replays_identically() {
         assert_eq!(a, b, "{stream} differs");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_with_a_database_url_fills_postgres_like_the_live_worker() {
+    let db = TestDatabase::create(true).await.expect("postgres reachable");
+    let pool = db.pool().await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let config = fixture("mixed_venues.toml");
+    let status = nexus()
+        .args(["replay", "--quiet", "--workers", "2", "--input"])
+        .arg(fixture("mixed_venues.jsonl"))
+        .arg("--output")
+        .arg(out.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["--database-url", &db.url])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (expected_snapshots, expected_history, expected_opportunities) =
+        expected_from_replay(&fixture("mixed_venues.jsonl"), &config);
+    let snapshots: Vec<String> = sqlx::query_scalar(
+        "SELECT concat_ws('|', venue, symbol, rate, interval_h, rate_per_hour, apr, coalesce(next_funding_ms::text, ''),
+             coalesce(mark_price::text, ''), source, status, confidence, coalesce(exchange_rate::text, ''),
+             coalesce(scanner_rate::text, ''), logical_time) FROM snapshots ORDER BY venue, symbol",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(snapshots, expected_snapshots);
+    let history: Vec<String> = sqlx::query_scalar(
+        "SELECT concat_ws('|', venue, symbol, exchange_rate, scanner_rate, abs_diff, opened_time, coalesce(closed_time::text, ''))
+         FROM discrepancy_history ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(history, expected_history);
+    let opportunities: Vec<String> = sqlx::query_scalar(
+        "SELECT concat_ws('|', symbol, long_venue, short_venue, uos, net_apr) FROM opportunities ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(opportunities, expected_opportunities);
+    let frontier: i64 = sqlx::query_scalar("SELECT frontier FROM sink_progress").fetch_one(&pool).await.unwrap();
+    assert_eq!(frontier, LAST_TIME + 1);
+    pool.close().await;
+    db.drop_database().await.unwrap();
+}
+
+#[test]
+fn simulate_publishes_valid_venue_payloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("nexus.toml");
+    std::fs::write(&config, format!("[nats]\nprefix = \"{}\"\n", unique_prefix())).unwrap();
+    let recording = dir.path().join("simulated.jsonl");
+    let mut recorder = nexus()
+        .args(["record", "--count", "200", "--duration", "30", "--output"])
+        .arg(&recording)
+        .arg("--config")
+        .arg(&config)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(recorder.stderr.take().unwrap()).lines();
+    assert!(lines.any(|l| l.is_ok_and(|l| l.starts_with("recording"))), "recorder never became ready");
+    let simulated =
+        nexus().args(["simulate", "--duration", "2", "--speed", "30", "--config"]).arg(&config).output().unwrap();
+    assert!(simulated.status.success(), "{}", String::from_utf8_lossy(&simulated.stderr));
+    assert!(recorder.wait().unwrap().success());
+
+    let out = dir.path().join("out");
+    let replayed =
+        nexus().args(["replay", "--quiet", "--input"]).arg(&recording).arg("--output").arg(&out).output().unwrap();
+    assert!(replayed.status.success());
+    let stdout = String::from_utf8_lossy(&replayed.stdout);
+    assert!(stdout.contains("replayed 200 events") && stdout.contains("rejected: 0"), "{stdout}");
+    assert!(std::fs::read_to_string(out.join("snapshots.jsonl")).unwrap().lines().count() > 0);
+}

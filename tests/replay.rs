@@ -26,6 +26,7 @@ fn run(input: &Path, output: &Path, workers: usize) -> ReplaySummary {
         config: fixture_config(),
         workers,
         progress: false,
+        database_url: None,
     };
     replay(&options).expect("replay succeeds")
 }
@@ -489,6 +490,7 @@ fn opportunities_follow_design_5_2_with_configured_fees_weights_and_a_run_time_t
         config: Config::load(Some(&fixture("opportunities.toml"))).unwrap(),
         workers: 2,
         progress: false,
+        database_url: None,
     };
     replay(&options).unwrap();
 

@@ -4,12 +4,10 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::Receiver;
 
 use nexus_model::records::{OutputStream, Rejected};
 
-use crate::complete::{CompleteBatch, CompletedTimes};
-use crate::event::SinkEvent;
+use crate::complete::CompleteBatch;
 
 /// Why the JSONL sink failed.
 #[derive(Debug, thiserror::Error)]
@@ -68,18 +66,6 @@ impl JsonlSink {
         Ok(JsonlSink { files, summary })
     }
 
-    /// Consumes events until every sender is gone, then writes what remains up to the stop time.
-    pub fn run(mut self, events: Receiver<SinkEvent>) -> Result<SinkSummary, JsonlError> {
-        let mut buffer = CompletedTimes::new();
-        for event in events {
-            if let Some(batch) = buffer.accept(event) {
-                self.write(&batch)?;
-            }
-        }
-        self.write(&buffer.finish())?;
-        self.finish()
-    }
-
     /// Appends a batch of complete times.
     pub fn write(&mut self, batch: &CompleteBatch) -> Result<(), JsonlError> {
         for (time, streams) in &batch.times {
@@ -113,7 +99,8 @@ impl JsonlSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Update;
+    use crate::complete::CompletedTimes;
+    use crate::event::{SinkEvent, Update};
 
     fn update(data: &str, time: u64, diff: isize) -> Update {
         (data.to_string(), time, diff)
@@ -134,7 +121,15 @@ mod tests {
         tx.send(SinkEvent::Frontier(15)).unwrap();
         tx.send(SinkEvent::Stop(30)).unwrap();
         drop(tx);
-        let summary = sink.run(rx).unwrap();
+        let mut buffer = CompletedTimes::new();
+        let mut sink = sink;
+        for event in rx {
+            if let Some(batch) = buffer.accept(event) {
+                sink.write(&batch).unwrap();
+            }
+        }
+        sink.write(&buffer.finish()).unwrap();
+        let summary = sink.finish().unwrap();
         assert_eq!(
             read(&out, "snapshots"),
             vec!["{\"time\":10,\"diff\":1,\"data\":{\"a\":1}}", "{\"time\":20,\"diff\":1,\"data\":{\"b\":1}}"]

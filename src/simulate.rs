@@ -1,0 +1,74 @@
+//! `nexus simulate`: the demo's market simulator, published into NATS in the venues' formats. Each
+//! message carries its simulated time as `Nexus-Time`, so a run over it is as deterministic as a
+//! replay of the same seed.
+
+use std::time::{Duration, Instant};
+
+use async_nats::HeaderMap;
+use bytes::Bytes;
+use nexus_sources::nats::NEXUS_TIME_HEADER;
+use nexus_sources::simulator::{Simulator, SimulatorConfig};
+
+/// How often the simulator releases messages.
+const TICK: Duration = Duration::from_millis(20);
+
+/// Why simulating failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulateError {
+    /// The server could not be reached.
+    #[error("cannot connect to nats at {url}")]
+    Connect {
+        /// The URL.
+        url: String,
+        /// The cause.
+        #[source]
+        source: async_nats::ConnectError,
+    },
+    /// A publish or flush failed.
+    #[error("cannot publish to nats: {0}")]
+    Publish(String),
+}
+
+/// Publishes the simulated market at `speed` times real time until Ctrl-C or `duration`; returns
+/// the number of messages published.
+pub async fn simulate(
+    url: &str,
+    prefix: &str,
+    seed: u64,
+    speed: f64,
+    duration: Option<Duration>,
+) -> Result<u64, SimulateError> {
+    let client =
+        async_nats::connect(url).await.map_err(|source| SimulateError::Connect { url: url.to_string(), source })?;
+    let config = SimulatorConfig { seed, ..SimulatorConfig::default() };
+    let mut simulator = Simulator::new(&config);
+    let started = Instant::now();
+    let stop = crate::run::wait_for_signal();
+    tokio::pin!(stop);
+    let mut published = 0u64;
+    let mut messages = Vec::new();
+    let mut ticker = tokio::time::interval(TICK);
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = ticker.tick() => {}
+        }
+        if duration.is_some_and(|d| started.elapsed() >= d) {
+            break;
+        }
+        let until = config.start_us + (started.elapsed().as_secs_f64() * speed * 1e6) as u64;
+        messages.clear();
+        simulator.advance(until, &mut messages);
+        for message in messages.drain(..) {
+            let mut headers = HeaderMap::new();
+            headers.insert(NEXUS_TIME_HEADER, message.recv_us.to_string().as_str());
+            client
+                .publish_with_headers(format!("{prefix}{}", message.subject), headers, Bytes::from(message.payload))
+                .await
+                .map_err(|e| SimulateError::Publish(e.to_string()))?;
+            published += 1;
+        }
+    }
+    client.flush().await.map_err(|e| SimulateError::Publish(e.to_string()))?;
+    Ok(published)
+}
