@@ -1,4 +1,4 @@
-// Re-embed the sqlx migrations whenever they change.
+//! Re-embed the sqlx migrations whenever they change.
 fn main() {
     println!("cargo:rerun-if-changed=../migrations");
 }
