@@ -1,12 +1,16 @@
 //! Replay throughput: decode + reconcile + JSONL out on a generated recording of 1,000,000 messages.
 //!
-//! Run: `cargo bench --bench replay_throughput` (optionally `-- --messages N --workers 1,2`).
-//! Writes a JSON report to `target/bench-report/replay_throughput.json` and prints it.
+//! Run: `cargo bench --bench replay_throughput` (optionally
+//! `-- --scenario stress|simulated --messages N --workers 1,2`). Writes a JSON report to
+//! `target/bench-report/replay_throughput-<scenario>.json` and prints it.
 //!
-//! The recording mixes every funding format over 200 assets: Binance `markPriceUpdate` events (40%),
-//! Bybit ticker deltas after one snapshot per symbol (25%), OKX pushes (15%), Hyperliquid
-//! `metaAndAssetCtxs` with 10 assets (10%) and scanner tables with 5 assets x 4 venues (10%), one
-//! message every 3.6 ms of logical time (an hour in all), so observations also go stale.
+//! - `stress` (default): every funding format over 200 assets with random rates, so nearly every
+//!   observation changes a snapshot, a discrepancy and several opportunities: Binance
+//!   `markPriceUpdate` events (40%), Bybit ticker deltas after one snapshot per symbol (25%), OKX
+//!   pushes (15%), Hyperliquid `metaAndAssetCtxs` with 10 assets (10%) and scanner tables with 5
+//!   assets x 4 venues (10%), one message every 3.6 ms of logical time (an hour in all).
+//! - `simulated`: the demo's market simulator over 50 assets (the venues' real formats, rates that
+//!   drift, a scanner that mostly agrees, books on every venue every second), from its start on.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -15,6 +19,7 @@ use std::time::Instant;
 
 use nexus::replay::{ReplayOptions, replay};
 use nexus_model::config::Config;
+use nexus_sources::simulator::{Simulator, SimulatorConfig};
 
 const T0: u64 = 1_763_596_800_000_000;
 const ASSETS: usize = 200;
@@ -127,6 +132,27 @@ fn generate(path: &Path, messages: usize) -> std::io::Result<()> {
     out.flush()
 }
 
+/// The demo simulator over 50 assets, until `messages` messages are written.
+fn generate_simulated(path: &Path, messages: usize) -> std::io::Result<()> {
+    let config = SimulatorConfig { assets: (0..50).map(asset).collect(), ..SimulatorConfig::default() };
+    let mut simulator = Simulator::new(&config);
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let (mut written, mut until, mut batch) = (0usize, config.start_us, Vec::new());
+    while written < messages {
+        until += 1_000_000;
+        simulator.advance(until, &mut batch);
+        for message in batch.drain(..).take(messages - written) {
+            writeln!(
+                out,
+                "{{\"recv_us\":{},\"subject\":\"{}\",\"payload\":{}}}",
+                message.recv_us, message.subject, message.payload
+            )?;
+            written += 1;
+        }
+    }
+    out.flush()
+}
+
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
@@ -141,10 +167,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let report_dir = target.join("bench-report");
     std::fs::create_dir_all(&data)?;
     std::fs::create_dir_all(&report_dir)?;
-    let recording = data.join(format!("replay-{messages}.jsonl"));
+    let scenario = arg("--scenario").unwrap_or_else(|| "stress".into());
+    let recording = data.join(format!("replay-{scenario}-{messages}.jsonl"));
     if !recording.exists() {
         eprintln!("generating {} ...", recording.display());
-        generate(&recording, messages)?;
+        match scenario.as_str() {
+            "stress" => generate(&recording, messages)?,
+            "simulated" => generate_simulated(&recording, messages)?,
+            other => return Err(format!("unknown --scenario {other:?} (valid: stress, simulated)").into()),
+        }
     }
     let bytes = std::fs::metadata(&recording)?.len();
     let mut runs = Vec::new();
@@ -174,12 +205,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ));
     }
     let report = format!(
-        "{{\"bench\":\"replay_throughput\",\"recording\":\"{}\",\"messages\":{messages},\"bytes\":{bytes},\"cores\":{},\"runs\":[{}]}}",
+        "{{\"bench\":\"replay_throughput\",\"scenario\":\"{scenario}\",\"recording\":\"{}\",\"messages\":{messages},\"bytes\":{bytes},\"cores\":{},\"runs\":[{}]}}",
         recording.display(),
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         runs.join(",")
     );
-    std::fs::write(report_dir.join("replay_throughput.json"), &report)?;
+    std::fs::write(report_dir.join(format!("replay_throughput-{scenario}.json")), &report)?;
     println!("{report}");
     Ok(())
 }
