@@ -87,11 +87,19 @@ pub fn opportunities<'s>(
     });
     let legs_by_asset = legs.map(|((_venue, asset), leg)| (asset, leg));
 
-    // Pairs: every two venues quoting the same asset, once per unordered pair.
+    // Pairs: every two venues quoting the same asset, once per unordered pair. A reduce over the
+    // (at most four) legs of an asset: a changed leg revisits its asset, not a join's history.
     let pairs = legs_by_asset
-        .clone()
-        .join(legs_by_asset)
-        .filter(|(_asset, (a, b))| a.venue < b.venue)
+        .reduce_named("Pairs", |_asset, legs, output| {
+            let present: Vec<&Leg> = legs.iter().filter(|(_, count)| *count > 0).map(|(leg, _)| *leg).collect();
+            for (index, a) in present.iter().enumerate() {
+                for b in &present[index + 1..] {
+                    if a.venue < b.venue {
+                        output.push((((*a).clone(), (*b).clone()), 1isize));
+                    }
+                }
+            }
+        })
         .map(|(asset, (a, b))| (asset, a, b));
 
     // Scoring with the parameters in force.
