@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! snapshots (not stale) ──┐
-//!                         ├─ reduce per (venue, asset): Legs ── join on asset: Pairs ── with params: score ─► opportunities
+//!                         ├─ reduce per (venue, asset): Legs ── reduce per asset: Pairs ── with params: score ─► opportunities
 //! latest books ───────────┘                                                                                   │
 //!                                     params (top_k) ── top_k: best per bucket, then TopK ◄───────────────────┘ ─► ranked
 //! ```
