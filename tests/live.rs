@@ -74,6 +74,22 @@ async fn wait_for_frontier(pool: &PgPool, at_least: i64) {
     }
 }
 
+/// The `snapshots` table, one `|`-joined line per row, as `expected_from_replay` writes them.
+const SNAPSHOT_ROWS: &str = "SELECT concat_ws('|', venue, symbol, rate, interval_h, rate_per_hour, apr,
+    coalesce(next_funding_ms::text, ''), coalesce(mark_price::text, ''), source, status, confidence,
+    coalesce(exchange_rate::text, ''), coalesce(scanner_rate::text, ''), logical_time) FROM snapshots ORDER BY venue, symbol";
+/// The `discrepancy_history` table, likewise.
+const HISTORY_ROWS: &str = "SELECT concat_ws('|', venue, symbol, exchange_rate, scanner_rate, abs_diff, opened_time,
+    coalesce(closed_time::text, '')) FROM discrepancy_history ORDER BY 1";
+/// The `opportunities` table, likewise.
+const OPPORTUNITY_ROWS: &str =
+    "SELECT concat_ws('|', symbol, long_venue, short_venue, uos, net_apr) FROM opportunities ORDER BY 1";
+
+/// Runs one of the row queries above.
+async fn rows(pool: &PgPool, query: &'static str) -> Vec<String> {
+    sqlx::query_scalar(query).fetch_all(pool).await.unwrap()
+}
+
 fn text(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
@@ -213,31 +229,13 @@ async fn a_published_recording_leaves_in_postgres_what_replay_computes() {
     assert!(status.success(), "nexus run exited with {status}");
 
     let (expected_snapshots, expected_history, expected_opportunities) = expected_from_replay(&recording, &config);
-    let snapshots: Vec<String> = sqlx::query_scalar(
-        "SELECT concat_ws('|', venue, symbol, rate, interval_h, rate_per_hour, apr, coalesce(next_funding_ms::text, ''),
-             coalesce(mark_price::text, ''), source, status, confidence, coalesce(exchange_rate::text, ''),
-             coalesce(scanner_rate::text, ''), logical_time) FROM snapshots ORDER BY venue, symbol",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
+    let snapshots = rows(&pool, SNAPSHOT_ROWS).await;
     assert_eq!(snapshots.len(), 8);
     assert_eq!(snapshots, expected_snapshots);
-    let history: Vec<String> = sqlx::query_scalar(
-        "SELECT concat_ws('|', venue, symbol, exchange_rate, scanner_rate, abs_diff, opened_time, coalesce(closed_time::text, ''))
-         FROM discrepancy_history ORDER BY 1",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
+    let history = rows(&pool, HISTORY_ROWS).await;
     assert!(!history.is_empty());
     assert_eq!(history, expected_history);
-    let opportunities: Vec<String> = sqlx::query_scalar(
-        "SELECT concat_ws('|', symbol, long_venue, short_venue, uos, net_apr) FROM opportunities ORDER BY 1",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
+    let opportunities = rows(&pool, OPPORTUNITY_ROWS).await;
     assert!(!opportunities.is_empty());
     assert_eq!(opportunities, expected_opportunities);
     let parameter = |key: &'static str| {
@@ -336,29 +334,11 @@ async fn replay_with_a_database_url_fills_postgres_like_the_live_worker() {
     assert!(status.success());
     let (expected_snapshots, expected_history, expected_opportunities) =
         expected_from_replay(&fixture("mixed_venues.jsonl"), &config);
-    let snapshots: Vec<String> = sqlx::query_scalar(
-        "SELECT concat_ws('|', venue, symbol, rate, interval_h, rate_per_hour, apr, coalesce(next_funding_ms::text, ''),
-             coalesce(mark_price::text, ''), source, status, confidence, coalesce(exchange_rate::text, ''),
-             coalesce(scanner_rate::text, ''), logical_time) FROM snapshots ORDER BY venue, symbol",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
+    let snapshots = rows(&pool, SNAPSHOT_ROWS).await;
     assert_eq!(snapshots, expected_snapshots);
-    let history: Vec<String> = sqlx::query_scalar(
-        "SELECT concat_ws('|', venue, symbol, exchange_rate, scanner_rate, abs_diff, opened_time, coalesce(closed_time::text, ''))
-         FROM discrepancy_history ORDER BY 1",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
+    let history = rows(&pool, HISTORY_ROWS).await;
     assert_eq!(history, expected_history);
-    let opportunities: Vec<String> = sqlx::query_scalar(
-        "SELECT concat_ws('|', symbol, long_venue, short_venue, uos, net_apr) FROM opportunities ORDER BY 1",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
+    let opportunities = rows(&pool, OPPORTUNITY_ROWS).await;
     assert_eq!(opportunities, expected_opportunities);
     let frontier: i64 = sqlx::query_scalar("SELECT frontier FROM sink_progress").fetch_one(&pool).await.unwrap();
     assert_eq!(frontier, LAST_TIME + 1);
