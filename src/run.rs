@@ -74,7 +74,11 @@ pub fn run(config: Config, workers: usize, ready: impl FnOnce()) -> Result<RunSu
         .map_err(RunError::Runtime)?;
 
     // Connect everything before starting, so a bad URL fails fast with its name.
-    let source = runtime.block_on(NatsSourceConfig::new(&config.nats.url, &config.nats.prefix).build())?;
+    let source_config = NatsSourceConfig {
+        tick_us: config.workers.tick_us,
+        ..NatsSourceConfig::new(&config.nats.url, &config.nats.prefix)
+    };
+    let source = runtime.block_on(source_config.build())?;
     let postgres = runtime.block_on(PostgresSinkConfig::new(&config.postgres.url).build())?;
     let nats_out = runtime.block_on(NatsOutSink::connect(&config.nats.url, &config.nats.prefix))?;
     tracing::info!(

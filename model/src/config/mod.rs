@@ -183,6 +183,7 @@ impl Config {
         check("risk.exit_uos", r.exit_uos <= r.min_uos, "must be <= risk.min_uos")?;
 
         check("workers.threads", self.workers.threads >= 1, "must be >= 1")?;
+        check("workers.tick_us", self.workers.tick_us <= 1000, "must be between 0 and 1000 (at most 1 ms)")?;
         for (venue, symbols) in &self.funding_interval_h {
             for (symbol, hours) in symbols {
                 let key = format!("funding_interval_h.{venue}.{symbol}");

@@ -396,10 +396,15 @@ pub struct WorkersConfig {
     /// Timely worker threads in this process; `--workers` overrides it.
     #[serde(deserialize_with = "numbers::usize")]
     pub threads: usize,
+    /// Live messages stamped with their receive time get it rounded down to this many
+    /// microseconds (DESIGN 2 allows up to 1 ms), so a burst shares one logical time; 0 keeps exact
+    /// times. Messages carrying `Nexus-Time`, recordings and the demo always keep exact times.
+    #[serde(deserialize_with = "numbers::u64")]
+    pub tick_us: u64,
 }
 
 impl Default for WorkersConfig {
     fn default() -> Self {
-        WorkersConfig { threads: 1 }
+        WorkersConfig { threads: 1, tick_us: 1000 }
     }
 }

@@ -27,6 +27,9 @@ pub struct NatsSourceConfig {
     pub idle_advance: Duration,
     /// How long to wait for the server; default 5 s.
     pub connect_timeout: Duration,
+    /// Receive times are rounded down to this many microseconds (0: exact); default 1000.
+    /// `Nexus-Time` stamps are always kept exactly.
+    pub tick_us: u64,
 }
 
 impl NatsSourceConfig {
@@ -41,6 +44,7 @@ impl NatsSourceConfig {
             linger: Duration::from_millis(1),
             idle_advance: Duration::from_millis(100),
             connect_timeout: Duration::from_secs(5),
+            tick_us: 1000,
         }
     }
 

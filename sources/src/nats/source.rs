@@ -57,6 +57,11 @@ pub struct NatsSource {
     stats: Arc<NatsSourceStats>,
 }
 
+/// `time` rounded down to a multiple of `tick` (unchanged for a tick of 0).
+fn round_down(time: LogicalTime, tick: u64) -> LogicalTime {
+    if tick == 0 { time } else { time - time % tick }
+}
+
 fn wall_clock_us() -> LogicalTime {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or_default()
 }
@@ -137,7 +142,7 @@ impl NatsSource {
                         .and_then(|v| v.as_str().trim().parse::<u64>().ok());
                     recorded_time |= stamped.is_some();
                     let late_before = clock.late();
-                    let time = clock.stamp(stamped.unwrap_or_else(wall_clock_us));
+                    let time = clock.stamp(stamped.unwrap_or_else(|| round_down(wall_clock_us(), self.config.tick_us)));
                     if clock.late() > late_before {
                         self.stats.late.fetch_add(1, Ordering::Relaxed);
                     }
@@ -160,7 +165,11 @@ impl NatsSource {
                         // Nothing is arriving: let the frontier pass the last message. A published
                         // recording's clock runs on its own times only, so it moves just past the
                         // last one; a live feed's clock follows the wall clock.
-                        let target = if recorded_time { clock.now().saturating_add(1) } else { wall_clock_us() };
+                        let target = if recorded_time {
+                            clock.now().saturating_add(1)
+                        } else {
+                            round_down(wall_clock_us(), self.config.tick_us)
+                        };
                         if !(recorded_time && idle_advanced) && target > clock.now() {
                             clock.advance_to(target);
                             send_round(&senders, &mut batches, clock.now()).await?;
@@ -188,4 +197,16 @@ async fn send_round(
         sender.send(Feed::Batch { items, watermark }).await.map_err(|_| NatsSourceError::WorkerGone(index))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_down;
+
+    #[test]
+    fn receive_times_round_down_never_up() {
+        assert_eq!(round_down(1_763_596_800_123_456, 1000), 1_763_596_800_123_000);
+        assert_eq!(round_down(1_763_596_800_123_000, 1000), 1_763_596_800_123_000);
+        assert_eq!(round_down(1_763_596_800_123_456, 0), 1_763_596_800_123_456);
+    }
 }
