@@ -376,3 +376,44 @@ fn simulate_publishes_valid_venue_payloads() {
     assert!(stdout.contains("replayed 200 events") && stdout.contains("rejected: 0"), "{stdout}");
     assert!(std::fs::read_to_string(out.join("snapshots.jsonl")).unwrap().lines().count() > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_messages_use_rounded_receive_times_and_the_clock_moves_on_when_idle() {
+    let db = TestDatabase::create(true).await.expect("postgres reachable");
+    let pool = db.pool().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("nexus.toml");
+    let prefix = unique_prefix();
+    std::fs::write(&config, format!("[nats]\nprefix = \"{prefix}\"\n\n[postgres]\nurl = \"{}\"\n", db.url)).unwrap();
+    let mut worker = start_worker(&config);
+
+    // A plain publish, no Nexus-Time: the worker stamps the receive time.
+    let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string());
+    let client = async_nats::connect(url).await.unwrap();
+    let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as i64;
+    let payload = r#"{"e":"markPriceUpdate","E":1,"s":"BTCUSDT","p":"60000","r":"0.0001","T":1763625600000}"#;
+    client.publish(format!("{prefix}feeds.funding.binance"), payload.into()).await.unwrap();
+    client.flush().await.unwrap();
+
+    // Nothing else arrives: the idle advance must complete that time on its own.
+    let started = Instant::now();
+    let time: i64 = loop {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT logical_time FROM snapshots WHERE venue = 'binance' AND symbol = 'BTC'")
+                .fetch_optional(&pool)
+                .await
+                .unwrap();
+        if let Some(time) = found {
+            break time;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the snapshot never landed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(time % 1000, 0, "receive time rounded down to the 1 ms tick");
+    assert!(time >= before - before % 1000, "{time} is before the publish at {before}");
+    let pid = worker.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(worker.0.wait().unwrap().success());
+    pool.close().await;
+    db.drop_database().await.unwrap();
+}
