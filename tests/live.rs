@@ -203,9 +203,10 @@ async fn a_published_recording_leaves_in_postgres_what_replay_computes() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("nexus.toml");
     let fixture_config = std::fs::read_to_string(fixture("mixed_venues.toml")).unwrap();
+    let prefix = unique_prefix();
     std::fs::write(
         &config,
-        format!("{fixture_config}\n[nats]\nprefix = \"{}\"\n\n[postgres]\nurl = \"{}\"\n", unique_prefix(), db.url),
+        format!("{fixture_config}\n[nats]\nprefix = \"{prefix}\"\n\n[postgres]\nurl = \"{}\"\n", db.url),
     )
     .unwrap();
 
@@ -215,6 +216,12 @@ async fn a_published_recording_leaves_in_postgres_what_replay_computes() {
         "payload": {"key": "reconcile.abs_tolerance", "value": "0.00006"}});
     let text = std::fs::read_to_string(fixture("mixed_venues.jsonl")).unwrap() + &change.to_string() + "\n";
     std::fs::write(&recording, text).unwrap();
+
+    // Listen to out.snapshots the way a downstream consumer would.
+    let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string());
+    let listener = async_nats::connect(url).await.unwrap();
+    let mut out_snapshots = listener.subscribe(format!("{prefix}out.snapshots")).await.unwrap();
+    listener.flush().await.unwrap();
 
     let mut worker = start_worker(&config);
     let published = nexus().args(["publish", "--input"]).arg(&recording).arg("--config").arg(&config).output().unwrap();
@@ -229,6 +236,31 @@ async fn a_published_recording_leaves_in_postgres_what_replay_computes() {
     assert!(status.success(), "nexus run exited with {status}");
 
     let (expected_snapshots, expected_history, expected_opportunities) = expected_from_replay(&recording, &config);
+
+    // out.snapshots carries exactly the lines of replay's snapshots.jsonl, in order.
+    let replayed = tempfile::tempdir().unwrap();
+    let status = nexus()
+        .args(["replay", "--quiet", "--input"])
+        .arg(&recording)
+        .arg("--output")
+        .arg(replayed.path())
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let expected_lines: Vec<String> =
+        std::fs::read_to_string(replayed.path().join("snapshots.jsonl")).unwrap().lines().map(str::to_string).collect();
+    let mut received = Vec::new();
+    while received.len() < expected_lines.len() {
+        match tokio::time::timeout(Duration::from_secs(10), futures::StreamExt::next(&mut out_snapshots)).await {
+            Ok(Some(message)) => received.push(String::from_utf8_lossy(&message.payload).into_owned()),
+            _ => break,
+        }
+    }
+    assert_eq!(received, expected_lines);
+
     let snapshots = rows(&pool, SNAPSHOT_ROWS).await;
     assert_eq!(snapshots.len(), 8);
     assert_eq!(snapshots, expected_snapshots);
