@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use differential_dataflow::input::Input;
+use differential_dataflow::input::{Input, InputSession};
 use hdrhistogram::Histogram;
 use nexus_dataflows::opportunities::{OpportunityParams, opportunities, oracle};
 use nexus_model::config::Config;
@@ -100,16 +100,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for s in &state {
             snapshots.insert(s.clone());
         }
+        // Moves every input to `time` and steps until the outputs before it are complete.
+        let mut settle =
+            |time: u64, snapshots: &mut InputSession<u64, Snapshot, isize>, worker: &mut timely::worker::Worker| {
+                snapshots.advance_to(time);
+                snapshots.flush();
+                book_input.advance_to(time);
+                book_input.flush();
+                param_input.advance_to(time);
+                param_input.flush();
+                while probe.less_than(&time) {
+                    worker.step();
+                }
+            };
         let mut time = 1u64;
-        snapshots.advance_to(time);
-        snapshots.flush();
-        book_input.advance_to(time);
-        book_input.flush();
-        param_input.advance_to(time);
-        param_input.flush();
-        while probe.less_than(&time) {
-            worker.step();
-        }
+        settle(time, &mut snapshots, worker);
         let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap_or_else(|_| unreachable!());
         let started = Instant::now();
         for step in 1..=updates {
@@ -120,15 +125,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             snapshots.remove(std::mem::replace(&mut state[index], next.clone()));
             snapshots.insert(next);
             time += 1;
-            snapshots.advance_to(time);
-            snapshots.flush();
-            book_input.advance_to(time);
-            book_input.flush();
-            param_input.advance_to(time);
-            param_input.flush();
-            while probe.less_than(&time) {
-                worker.step();
-            }
+            settle(time, &mut snapshots, worker);
             let _ = histogram.record(sent.elapsed().as_micros().max(1) as u64);
         }
         (histogram, started.elapsed().as_secs_f64(), count.get())

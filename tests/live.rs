@@ -99,21 +99,45 @@ fn text(value: &Value) -> String {
     }
 }
 
-/// The final snapshots, the discrepancy history and the final opportunities as `nexus replay`
-/// writes them.
-fn expected_from_replay(recording: &Path, config: &Path) -> (Vec<String>, Vec<String>, Vec<String>) {
-    let out = tempfile::tempdir().unwrap();
+/// Replays `recording` with `config` into `out` and asserts it succeeded.
+fn replay_into(recording: &Path, out: &Path, config: &Path) {
     let status = nexus()
         .args(["replay", "--quiet", "--input"])
         .arg(recording)
         .arg("--output")
-        .arg(out.path())
+        .arg(out)
         .arg("--config")
         .arg(config)
         .stdout(Stdio::null())
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// Starts `nexus record` with `args` and waits until it has subscribed.
+fn start_recorder(args: &[&str], recording: &Path, config: &Path) -> Child {
+    let mut recorder = nexus()
+        .arg("record")
+        .args(args)
+        .arg("--output")
+        .arg(recording)
+        .arg("--config")
+        .arg(config)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(recorder.stderr.take().unwrap()).lines();
+    assert!(lines.any(|l| l.is_ok_and(|l| l.starts_with("recording"))), "nexus record exited before it was ready");
+    std::thread::spawn(move || for _ in lines {});
+    recorder
+}
+
+/// The final snapshots, the discrepancy history and the final opportunities as `nexus replay`
+/// writes them.
+fn expected_from_replay(recording: &Path, config: &Path) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let out = tempfile::tempdir().unwrap();
+    replay_into(recording, out.path(), config);
     let read = |stream: &str| -> Vec<Value> {
         std::fs::read_to_string(out.path().join(format!("{stream}.jsonl")))
             .unwrap()
@@ -239,17 +263,7 @@ async fn a_published_recording_leaves_in_postgres_what_replay_computes() {
 
     // out.snapshots carries exactly the lines of replay's snapshots.jsonl, in order.
     let replayed = tempfile::tempdir().unwrap();
-    let status = nexus()
-        .args(["replay", "--quiet", "--input"])
-        .arg(&recording)
-        .arg("--output")
-        .arg(replayed.path())
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    replay_into(&recording, replayed.path(), &config);
     let expected_lines: Vec<String> =
         std::fs::read_to_string(replayed.path().join("snapshots.jsonl")).unwrap().lines().map(str::to_string).collect();
     let mut received = Vec::new();
@@ -295,24 +309,7 @@ fn record_captures_a_published_recording_that_replays_identically() {
     let config = dir.path().join("nexus.toml");
     std::fs::write(&config, format!("[nats]\nprefix = \"{}\"\n", unique_prefix())).unwrap();
     let recording = dir.path().join("captured.jsonl.zst");
-    let mut recorder = nexus()
-        .args(["record", "--count", "14", "--output"])
-        .arg(&recording)
-        .arg("--config")
-        .arg(&config)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = recorder.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.starts_with("recording") => break,
-            Some(Ok(_)) => continue,
-            _ => panic!("nexus record exited before it was ready"),
-        }
-    }
+    let mut recorder = start_recorder(&["--count", "14"], &recording, &config);
     let published = nexus()
         .args(["publish", "--rate", "2000", "--input"])
         .arg(fixture("mixed_venues.jsonl"))
@@ -324,21 +321,9 @@ fn record_captures_a_published_recording_that_replays_identically() {
     let status = recorder.wait().unwrap();
     assert!(status.success());
 
-    let replay = |input: &Path, out: &Path| {
-        let status = nexus()
-            .args(["replay", "--quiet", "--input"])
-            .arg(input)
-            .arg("--output")
-            .arg(out)
-            .arg("--config")
-            .arg(fixture("mixed_venues.toml"))
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success());
-    };
-    replay(&fixture("mixed_venues.jsonl"), &dir.path().join("original"));
-    replay(&recording, &dir.path().join("captured"));
+    let fixture_config = fixture("mixed_venues.toml");
+    replay_into(&fixture("mixed_venues.jsonl"), &dir.path().join("original"), &fixture_config);
+    replay_into(&recording, &dir.path().join("captured"), &fixture_config);
     for stream in ["snapshots", "discrepancies", "rejected"] {
         let a = std::fs::read_to_string(dir.path().join("original").join(format!("{stream}.jsonl"))).unwrap();
         let b = std::fs::read_to_string(dir.path().join("captured").join(format!("{stream}.jsonl"))).unwrap();
@@ -384,17 +369,7 @@ fn simulate_publishes_valid_venue_payloads() {
     let config = dir.path().join("nexus.toml");
     std::fs::write(&config, format!("[nats]\nprefix = \"{}\"\n", unique_prefix())).unwrap();
     let recording = dir.path().join("simulated.jsonl");
-    let mut recorder = nexus()
-        .args(["record", "--count", "200", "--duration", "30", "--output"])
-        .arg(&recording)
-        .arg("--config")
-        .arg(&config)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(recorder.stderr.take().unwrap()).lines();
-    assert!(lines.any(|l| l.is_ok_and(|l| l.starts_with("recording"))), "recorder never became ready");
+    let mut recorder = start_recorder(&["--count", "200", "--duration", "30"], &recording, &config);
     let simulated =
         nexus().args(["simulate", "--duration", "2", "--speed", "30", "--config"]).arg(&config).output().unwrap();
     assert!(simulated.status.success(), "{}", String::from_utf8_lossy(&simulated.stderr));
