@@ -8,17 +8,29 @@
 //! - [`retract_at`]: keeps each record only until a time computed from the record itself (freshness,
 //!   sliding windows), by scheduling its retraction when it is inserted.
 //! - [`top_k`]: the `k` least records, ranked, in two stages so that most changes stay local.
+//! - [`schedule`]: moves updates to later logical times, holding them cheaply until they are due;
+//!   the primitive under every time-based rule.
+//! - [`time_shift`]: [`delay_until`] (hide a record until a time of its own), [`sample_every`] (the
+//!   collection as of the last grain boundary) and [`linger`] (the values of the last span).
+//! - [`decimal_sum`]: exact decimal sums per key as differential differences, so that a retraction
+//!   cancels its insertion to the last digit.
 //! - [`with_params`]: joins a collection with a small, global parameter collection that is broadcast
 //!   to every worker, so parameters can change at run time without funnelling the data to one worker.
 
+pub mod decimal_sum;
 pub mod harness;
 pub mod latest_by_key;
 pub mod retract_at;
+pub mod schedule;
+pub mod time_shift;
 pub mod top_k;
 pub mod with_params;
 
+pub use decimal_sum::{DecimalSum, sum_by_key};
 pub use latest_by_key::latest_by_key;
 pub use retract_at::retract_at;
+pub use schedule::schedule;
+pub use time_shift::{delay_until, linger, sample_every};
 pub use top_k::top_k;
 pub use with_params::with_params;
 

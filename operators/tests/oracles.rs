@@ -4,8 +4,11 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use nexus_model::Dec;
 use nexus_operators::harness::{self, collection_at};
-use nexus_operators::{Time, latest_by_key, retract_at, top_k, with_params};
+use nexus_operators::{
+    Time, delay_until, latest_by_key, linger, retract_at, sample_every, sum_by_key, top_k, with_params,
+};
 use proptest::prelude::*;
 use timely::dataflow::InputHandle;
 
@@ -59,6 +62,85 @@ proptest! {
         };
         for workers in [1, 4] {
             let output = harness::run(workers, history.clone(), |c| retract_at(c, |(_, expiry)| *expiry));
+            for t in 0..45 {
+                prop_assert_eq!(collection_at(&output, t), oracle(t), "workers {} time {}", workers, t);
+            }
+        }
+    }
+
+    #[test]
+    fn delay_until_hides_records_until_their_time(history in history().prop_map(normalize)) {
+        let oracle = |t: Time| -> BTreeMap<(u8, u64), isize> {
+            let mut counts = collection_at(&history, t);
+            counts.retain(|(_, reveal), _| t >= *reveal);
+            counts
+        };
+        for workers in [1, 4] {
+            let output = harness::run(workers, history.clone(), |c| delay_until(c, |(_, reveal)| *reveal));
+            for t in 0..45 {
+                prop_assert_eq!(collection_at(&output, t), oracle(t), "workers {} time {}", workers, t);
+            }
+        }
+    }
+
+    #[test]
+    fn sample_every_shows_the_collection_as_of_the_last_grain_boundary(
+        history in history().prop_map(normalize),
+        grain in 1u64..8,
+    ) {
+        let oracle = |t: Time| -> BTreeMap<(u8, u64), isize> {
+            let boundary = t / grain * grain;
+            let before: Vec<_> = history.iter().filter(|u| u.1 < boundary).cloned().collect();
+            collection_at(&before, t)
+        };
+        for workers in [1, 4] {
+            let output = harness::run(workers, history.clone(), move |c| sample_every(c, grain));
+            for t in 0..45 {
+                prop_assert_eq!(collection_at(&output, t), oracle(t), "workers {} time {}", workers, t);
+            }
+        }
+    }
+
+    #[test]
+    fn linger_delays_retractions_by_its_span(history in history().prop_map(normalize), span in 0u64..10) {
+        let oracle = |t: Time| -> BTreeMap<(u8, u64), isize> {
+            let mut counts = BTreeMap::new();
+            for (record, time, diff) in &history {
+                let effective = if *diff < 0 { time + span } else { *time };
+                if effective <= t {
+                    *counts.entry(*record).or_insert(0) += diff;
+                }
+            }
+            counts.retain(|_, count| *count != 0);
+            counts
+        };
+        for workers in [1, 4] {
+            let output = harness::run(workers, history.clone(), move |c| linger(c, span));
+            for t in 0..45 {
+                prop_assert_eq!(collection_at(&output, t), oracle(t), "workers {} time {}", workers, t);
+            }
+        }
+    }
+
+    #[test]
+    fn sum_by_key_adds_decimals_exactly_and_keeps_zero_sums(history in history().prop_map(normalize)) {
+        // Values -0.20 .. 0.19 in steps of 0.01: sums of zero happen often.
+        let value = |v: u64| Dec::parse(&format!("{}", (v as i64 - 20) as f64 / 100.0)).unwrap();
+        let oracle = |t: Time| -> BTreeMap<(u8, Dec), isize> {
+            let mut sums: BTreeMap<u8, (isize, Dec)> = BTreeMap::new();
+            for ((key, v), count) in collection_at(&history, t) {
+                let entry = sums.entry(key).or_insert((0, Dec::ZERO));
+                entry.0 += count;
+                for _ in 0..count {
+                    entry.1 = entry.1.checked_add(value(v)).unwrap();
+                }
+            }
+            sums.into_iter().filter(|(_, (n, _))| *n > 0).map(|(k, (_, sum))| ((k, sum), 1)).collect()
+        };
+        for workers in [1, 4] {
+            let output = harness::run(workers, history.clone(), move |c| {
+                sum_by_key(c.map(move |(key, v)| (key, Dec::parse(&format!("{}", (v as i64 - 20) as f64 / 100.0)).unwrap())))
+            });
             for t in 0..45 {
                 prop_assert_eq!(collection_at(&output, t), oracle(t), "workers {} time {}", workers, t);
             }
