@@ -8,9 +8,12 @@
 //!   with [`reconcile::oracle`], the from-scratch recomputation the tests compare against.
 //! - [`opportunities`]: snapshots and books -> scored `opportunities` and `ranked` (DESIGN 5.2), with
 //!   [`opportunities::oracle`].
+//! - [`var`]: fills and reference prices -> `positions`, rolling `var` and `stress` per account
+//!   (DESIGN 5.3), with [`var::oracle`].
 
 pub mod opportunities;
 pub mod reconcile;
+pub mod var;
 
 /// Logical time of every dataflow (microseconds).
 pub type Time = nexus_model::LogicalTime;

@@ -4,6 +4,7 @@
 //!
 //! - [`decimal`]: `Dec`, the exact decimal used for every price, size, rate and money figure; it is a
 //!   differential key, value and difference type, and has separate JSON and inter-process encodings.
+//! - [`float`]: `Float`, an `f64` with a total order for the few figures defined in floating point.
 //! - [`money`]: `Price` and `Quantity`, positive by construction.
 //! - [`numbers`]: lenient whole-number readers (integer, float or string) for config and payload times.
 //! - [`time`]: logical time (microseconds) and unit helpers.
@@ -17,6 +18,7 @@ pub mod asset;
 pub mod config;
 pub mod control;
 pub mod decimal;
+pub mod float;
 pub mod funding;
 pub mod market;
 pub mod money;
@@ -27,6 +29,7 @@ pub mod venue;
 
 pub use asset::Asset;
 pub use decimal::Dec;
+pub use float::Float;
 pub use money::{Price, Quantity};
 pub use time::LogicalTime;
 pub use venue::Venue;

@@ -65,7 +65,8 @@ impl Config {
     /// Parses and validates TOML text (no environment).
     pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
         let table: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Syntax(e.message().to_string()))?;
-        let config: Config = deserialize_with_path(toml::Value::Table(table))?;
+        let mut config: Config = deserialize_with_path(toml::Value::Table(table))?;
+        config.var.resolve();
         config.validate()?;
         Ok(config)
     }
@@ -84,6 +85,9 @@ impl Config {
     /// `self` is left untouched when the change is refused.
     pub fn with_param(&self, key: &str, value: &serde_json::Value) -> Result<Config, ConfigError> {
         let invalid_key = |message: &str| ConfigError::Key { key: key.to_string(), message: message.to_string() };
+        if VarConfig::FIXED_AT_START.contains(&key) {
+            return Err(ConfigError::Invalid { key: key.to_string(), message: "is fixed at start".to_string() });
+        }
         let mut tree = serde_json::to_value(self).map_err(|e| invalid_key(&e.to_string()))?;
         let segments: Vec<&str> = key.split('.').collect();
         if segments.iter().any(|s| s.is_empty()) {
@@ -165,6 +169,14 @@ impl Config {
         check("var.bar_ms", self.var.bar_ms > 0, "must be > 0")?;
         check("var.window_bars", self.var.window_bars >= 2, "must be >= 2")?;
         check("var.min_returns", self.var.min_returns >= 2, "must be >= 2")?;
+        let v = &self.var;
+        check("var.grain_ms", v.grain_ms > 0, "must be > 0")?;
+        let grain = format!("must be a multiple of var.grain_ms ({})", v.grain_ms);
+        check("var.bar_ms", v.bar_ms.is_multiple_of(v.grain_ms.max(1)), &grain)?;
+        let span = (v.window_bars as u64).saturating_add(1).saturating_mul(v.bar_ms);
+        let fits =
+            format!("needs (var.window_bars + 1) * var.bar_ms = {span} <= var.retention_ms ({})", v.retention_ms);
+        check("var.window_bars", span <= v.retention_ms, &fits)?;
 
         let s = &self.surveillance;
         check("surveillance.critical_count", s.critical_count >= 1, "must be >= 1")?;

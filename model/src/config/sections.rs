@@ -168,11 +168,44 @@ pub struct VarConfig {
     pub min_returns: usize,
     /// `[[var.stress]]`: optional shock scenarios.
     pub stress: Vec<StressScenario>,
+    /// Extension: the granularity at which price history is kept; a run-time `var.bar_ms` must be
+    /// a multiple of it. Fixed at start; 0 in a file means the starting `var.bar_ms`.
+    #[serde(default, deserialize_with = "numbers::u64")]
+    pub grain_ms: u64,
+    /// Extension: how long price history is kept; a run-time window must fit in it. Fixed at start;
+    /// 0 in a file means `2 * (window_bars + 2) * bar_ms`.
+    #[serde(default, deserialize_with = "numbers::u64")]
+    pub retention_ms: u64,
+}
+
+impl VarConfig {
+    /// Keys that size state built at start and cannot change at run time.
+    pub const FIXED_AT_START: [&'static str; 2] = ["var.grain_ms", "var.retention_ms"];
+
+    /// Fills `grain_ms` and `retention_ms` left at 0 from the bar length and window.
+    pub fn resolve(&mut self) {
+        if self.grain_ms == 0 {
+            self.grain_ms = self.bar_ms;
+        }
+        if self.retention_ms == 0 {
+            let bars = u64::try_from(self.window_bars).unwrap_or(u64::MAX).saturating_add(2);
+            self.retention_ms = bars.saturating_mul(self.bar_ms).saturating_mul(2);
+        }
+    }
 }
 
 impl Default for VarConfig {
     fn default() -> Self {
-        VarConfig { bar_ms: 60_000, window_bars: 240, min_returns: 20, stress: Vec::new() }
+        let mut var = VarConfig {
+            bar_ms: 60_000,
+            window_bars: 240,
+            min_returns: 20,
+            stress: Vec::new(),
+            grain_ms: 0,
+            retention_ms: 0,
+        };
+        var.resolve();
+        var
     }
 }
 

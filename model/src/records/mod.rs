@@ -4,6 +4,8 @@
 //! lines where `data` is the record serialized here. Decimals serialize as normalized strings
 //! (through [`Dec`]); figures the definitions give as floating point serialize as JSON numbers.
 
+mod risk;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize, Serializer};
@@ -12,6 +14,8 @@ use crate::asset::Asset;
 use crate::decimal::Dec;
 use crate::funding::FundingSource;
 use crate::venue::Venue;
+
+pub use risk::{Position, StressPnl, VarFigures};
 
 /// Every output stream of DESIGN section 6, in the order their files are listed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
