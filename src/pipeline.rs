@@ -4,13 +4,15 @@
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 
+use compact_str::CompactString;
 use differential_dataflow::VecCollection;
 use differential_dataflow::input::{Input, InputSession};
 use nexus_dataflows::opportunities::{OpportunityParams, opportunities};
 use nexus_dataflows::reconcile::{ReconcileParams, reconcile};
+use nexus_dataflows::var::{PriceHistory, PriceTick, Shock, VarParams, risk};
 use nexus_model::config::Config;
-use nexus_model::funding::{FundingObservation, FundingUpdate, ObservationKey};
-use nexus_model::market::BookTop;
+use nexus_model::funding::{FundingObservation, FundingSource, FundingUpdate, ObservationKey};
+use nexus_model::market::{BookTop, Fill};
 use nexus_model::records::{OutputStream, Parameter, Rejected};
 use nexus_model::{Asset, Dec, Venue};
 use nexus_operators::latest_by_key;
@@ -26,12 +28,24 @@ pub type Time = nexus_model::LogicalTime;
 /// A book with the sequence of the message that carried it.
 type SequencedBook = (u64, BookTop);
 
+/// A fill with the sequence of the message that carried it; keyed by (venue, fill id), so a
+/// re-delivered fill changes nothing and a corrected one replaces the original.
+type SequencedFill = (u64, Fill);
+
 /// The input handles of one worker's dataflow.
 pub struct PipelineInputs {
     /// Funding observations as upserts keyed by (source, venue, asset).
     funding: InputHandleVec<Time, Upsert<ObservationKey, FundingObservation>>,
     /// Tops of book as upserts keyed by (venue, asset); the sequence makes "latest" deterministic.
     books: InputHandleVec<Time, Upsert<(Venue, Asset), SequencedBook>>,
+    /// Reference prices as upserts keyed by asset: exchange mark prices only.
+    prices: InputHandleVec<Time, Upsert<Asset, PriceTick>>,
+    /// Our fills as upserts keyed by (venue, fill id).
+    fills: InputHandleVec<Time, Upsert<(Venue, CompactString), SequencedFill>>,
+    /// The VaR parameters (one record in the collection).
+    var_params: InputSession<Time, VarParams, isize>,
+    /// The stress scenarios' shocks.
+    shocks: InputSession<Time, Shock, isize>,
     /// The opportunity parameters (one record in the collection).
     opportunity_params: InputSession<Time, OpportunityParams, isize>,
     /// The reconciliation parameters (one record in the collection).
@@ -45,11 +59,23 @@ pub struct PipelineInputs {
 }
 
 /// Builds the dataflow in `scope`; every output is sent to `sink` and observed by `probe`.
-pub fn build<'s>(scope: Scope<'s, Time>, sink: &SyncSender<SinkEvent>, probe: &ProbeHandle<Time>) -> PipelineInputs {
+/// `history` sizes the VaR dataflow's price history (fixed for the dataflow's life).
+pub fn build<'s>(
+    scope: Scope<'s, Time>,
+    history: PriceHistory,
+    sink: &SyncSender<SinkEvent>,
+    probe: &ProbeHandle<Time>,
+) -> PipelineInputs {
     let mut funding = InputHandleVec::new();
     let latest = latest_by_key(funding.to_stream(scope));
     let mut books = InputHandleVec::new();
     let latest_books = latest_by_key(books.to_stream(scope)).map(|(key, (_seq, book))| (key, book));
+    let mut prices = InputHandleVec::new();
+    let latest_prices = latest_by_key(prices.to_stream(scope));
+    let mut fills = InputHandleVec::new();
+    let latest_fills = latest_by_key(fills.to_stream(scope)).map(|(_key, (_seq, fill))| fill);
+    let (var_params, var_parameters) = scope.new_collection();
+    let (shocks, shock_records) = scope.new_collection();
     let (reconcile_params, params) = scope.new_collection();
     let (opportunity_params, scoring) = scope.new_collection();
     let (interval_overrides, overrides) = scope.new_collection();
@@ -58,14 +84,30 @@ pub fn build<'s>(scope: Scope<'s, Time>, sink: &SyncSender<SinkEvent>, probe: &P
 
     let reconciled = reconcile(latest, params, overrides);
     let scored = opportunities(reconciled.snapshots.clone(), latest_books, scoring);
+    let risk = risk(latest_prices, latest_fills, var_parameters, shock_records, history);
     emit(reconciled.snapshots, OutputStream::Snapshots, sink, probe);
     emit(scored.opportunities, OutputStream::Opportunities, sink, probe);
     emit(scored.ranked, OutputStream::Ranked, sink, probe);
     emit(reconciled.discrepancies, OutputStream::Discrepancies, sink, probe);
+    emit(risk.positions, OutputStream::Positions, sink, probe);
+    emit(risk.var, OutputStream::Var, sink, probe);
+    emit(risk.stress, OutputStream::Stress, sink, probe);
     emit(rejected_records, OutputStream::Rejected, sink, probe);
     emit(parameter_records, OutputStream::Parameters, sink, probe);
 
-    PipelineInputs { funding, books, opportunity_params, reconcile_params, interval_overrides, rejected, parameters }
+    PipelineInputs {
+        funding,
+        books,
+        prices,
+        fills,
+        var_params,
+        shocks,
+        opportunity_params,
+        reconcile_params,
+        interval_overrides,
+        rejected,
+        parameters,
+    }
 }
 
 /// Sends every update of `collection` to the sink as JSON, and makes the probe wait for it.
@@ -93,6 +135,10 @@ impl PipelineInputs {
     pub fn install_config(&mut self, config: &Config) {
         self.reconcile_params.insert(ReconcileParams::from_config(config));
         self.opportunity_params.insert(OpportunityParams::from_config(config));
+        self.var_params.insert(VarParams::from_config(config));
+        for shock in Shock::all_of(config) {
+            self.shocks.insert(shock);
+        }
         for record in config.interval_overrides() {
             self.interval_overrides.insert(record);
         }
@@ -113,6 +159,18 @@ impl PipelineInputs {
             self.opportunity_params.update_at(old, time, -1);
             self.opportunity_params.update_at(new, time, 1);
         }
+        let (old, new) = (VarParams::from_config(previous), VarParams::from_config(next));
+        if old != new {
+            self.var_params.update_at(old, time, -1);
+            self.var_params.update_at(new, time, 1);
+        }
+        let (old, new) = (Shock::all_of(previous), Shock::all_of(next));
+        for shock in old.iter().filter(|s| !new.contains(s)) {
+            self.shocks.update_at(shock.clone(), time, -1);
+        }
+        for shock in new.iter().filter(|s| !old.contains(s)) {
+            self.shocks.update_at(shock.clone(), time, 1);
+        }
         let (old, new) = (previous.interval_overrides(), next.interval_overrides());
         for record in old.iter().filter(|r| !new.contains(r)) {
             self.interval_overrides.update_at(record.clone(), time, -1);
@@ -130,8 +188,20 @@ impl PipelineInputs {
     }
 
     /// A funding observation, upserted at `time`.
+    /// An exchange observation's mark price also becomes the asset's reference price (DESIGN 5.3).
     pub fn funding(&mut self, update: FundingUpdate, time: Time) {
+        if update.source == FundingSource::Exchange
+            && let Some(mark) = update.observation.mark_price
+        {
+            let tick = PriceTick { seq: update.observation.seq, time, price: mark.value() };
+            self.prices.send((update.asset.clone(), Some(tick), time));
+        }
         self.funding.send(((update.source, update.venue, update.asset), Some(update.observation), time));
+    }
+
+    /// One of our fills, upserted at `time` by (venue, fill id).
+    pub fn fill(&mut self, fill: Fill, seq: u64, time: Time) {
+        self.fills.send(((fill.venue, fill.fill_id.clone()), Some((seq, fill)), time));
     }
 
     /// A top of book, upserted at `time`; `seq` orders books of one key at one time.
@@ -154,6 +224,10 @@ impl PipelineInputs {
         if time > self.time() {
             self.funding.advance_to(time);
             self.books.advance_to(time);
+            self.prices.advance_to(time);
+            self.fills.advance_to(time);
+            self.var_params.advance_to(time);
+            self.shocks.advance_to(time);
             self.opportunity_params.advance_to(time);
             self.reconcile_params.advance_to(time);
             self.interval_overrides.advance_to(time);
@@ -166,6 +240,10 @@ impl PipelineInputs {
     fn flush(&mut self) {
         self.funding.flush();
         self.books.flush();
+        self.prices.flush();
+        self.fills.flush();
+        self.var_params.flush();
+        self.shocks.flush();
         self.opportunity_params.flush();
         self.reconcile_params.flush();
         self.interval_overrides.flush();

@@ -128,7 +128,7 @@ pub fn replay(options: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
     let mut reader = RecordingReader::open(&options.input)?;
     let progress = options.progress.then(|| Progress::start(reader.total_bytes(), reader.progress_counter()));
 
-    let files = JsonlSink::create(&options.output, &OutputStream::ALWAYS_WRITTEN)?;
+    let files = JsonlSink::create(&options.output, &OutputStream::files(!options.config.var.stress.is_empty()))?;
     let database = match &options.database_url {
         None => None,
         Some(url) => {

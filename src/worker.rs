@@ -5,6 +5,7 @@ use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use nexus_dataflows::var::PriceHistory;
 use nexus_model::config::Config;
 use nexus_sinks::SinkEvent;
 use nexus_sources::bridge::{Feed, FeedReceiver};
@@ -50,7 +51,8 @@ pub fn start(
 /// Runs one worker until its feed ends (or its source hangs up).
 pub fn run(worker: &mut Worker, mut feed: FeedReceiver, config: Arc<Config>, sink: SyncSender<SinkEvent>) {
     let probe = ProbeHandle::new();
-    let mut inputs = worker.dataflow::<Time, _, _>(|scope| pipeline::build(scope, &sink, &probe));
+    let history = PriceHistory::from_config(&config);
+    let mut inputs = worker.dataflow::<Time, _, _>(|scope| pipeline::build(scope, history, &sink, &probe));
     if worker.index() == 0 {
         inputs.install_config(&config);
     }
@@ -108,9 +110,10 @@ fn apply(item: Item, decoder: &mut Decoder, inputs: &mut PipelineInputs, config:
                     *config = next;
                 }
                 Ok(Input::Book(book)) => inputs.book(book, seq, time),
-                // Trades, order events, fills and halts are decoded and validated; the dataflows
-                // that consume them arrive with their own issues.
-                Ok(Input::Trade(_) | Input::Order(_) | Input::Fill(_) | Input::Halt(_)) => {}
+                Ok(Input::Fill(fill)) => inputs.fill(fill, seq, time),
+                // Trades, order events and halts are decoded and validated; the dataflows that
+                // consume them arrive with their own issues.
+                Ok(Input::Trade(_) | Input::Order(_) | Input::Halt(_)) => {}
                 Err(rejected) => inputs.rejected(rejected, time),
             });
         }

@@ -77,7 +77,7 @@ pub fn demo(options: &DemoOptions, stop: Arc<AtomicBool>) -> Result<String, Demo
     let events = Arc::new(AtomicU64::new(0));
     let simulated = Arc::new(AtomicU64::new(0));
 
-    let sink = JsonlSink::create(&options.output, &OutputStream::ALWAYS_WRITTEN)?;
+    let sink = JsonlSink::create(&options.output, &OutputStream::files(!options.config.var.stress.is_empty()))?;
     let (sink_tx, sink_rx) = sync_channel(4096);
     let writer_state = Arc::clone(&state);
     let writer = thread::Builder::new()

@@ -62,6 +62,16 @@ impl OutputStream {
         OutputStream::Rejected,
     ];
 
+    /// The streams written to files: every stream but `stress`, and `stress` when scenarios are
+    /// configured.
+    pub fn files(stress_configured: bool) -> Vec<OutputStream> {
+        let mut streams = OutputStream::ALWAYS_WRITTEN.to_vec();
+        if stress_configured {
+            streams.push(OutputStream::Stress);
+        }
+        streams
+    }
+
     /// The stream's name: file stem, `out.<name>` subject, table name.
     pub fn name(self) -> &'static str {
         match self {
