@@ -220,3 +220,87 @@ async fn an_opportunity_that_appears_changes_and_expires_leaves_its_lifecycle() 
     pool.close().await;
     db.drop_database().await.unwrap();
 }
+
+fn position(account: &str, venue: &str, qty: &str) -> String {
+    json!({"account": account, "venue": venue, "symbol": "BTC", "qty": qty}).to_string()
+}
+
+fn var(account: &str, var_hist_99: &str, param: f64) -> String {
+    json!({"account": account, "returns": 40, "exposure_net": "1000", "exposure_gross": "1500",
+        "var_hist_95": "10", "es_hist_95": "12.5", "var_hist_99": var_hist_99, "es_hist_99": var_hist_99,
+        "var_param_95": param, "var_param_99": param * 1.5})
+    .to_string()
+}
+
+fn stress(account: &str, pnl: &str) -> String {
+    json!({"account": account, "scenario": "crash", "pnl": pnl}).to_string()
+}
+
+#[tokio::test]
+async fn positions_var_history_and_stress_follow_their_streams() {
+    let db = TestDatabase::create(true).await.expect("postgres reachable");
+    let pool = db.pool().await.unwrap();
+    let mut sink = PostgresSinkConfig::new(&db.url).build().await.unwrap();
+    let mut buffer = CompletedTimes::new();
+    let events = vec![
+        (
+            OutputStream::Positions,
+            vec![
+                (position("desk-a", "binance", "2"), 10, 1),
+                (position("desk-b", "okx", "-1"), 10, 1),
+                (position("desk-a", "binance", "2"), 20, -1),
+                (position("desk-a", "binance", "1.5"), 20, 1),
+                (position("desk-b", "okx", "-1"), 30, -1),
+            ],
+        ),
+        (
+            OutputStream::Var,
+            vec![
+                (var("desk-a", "20", 7.25), 10, 1),
+                (var("desk-b", "3", 1.0), 10, 1),
+                (var("desk-a", "20", 7.25), 20, -1),
+                (var("desk-a", "20.5", 7.5), 20, 1),
+                (var("desk-b", "3", 1.0), 30, -1),
+            ],
+        ),
+        (
+            OutputStream::Stress,
+            vec![
+                (stress("desk-a", "-10"), 10, 1),
+                (stress("desk-a", "-10"), 20, -1),
+                (stress("desk-a", "-7.5"), 20, 1),
+            ],
+        ),
+    ];
+    for (stream, updates) in events {
+        buffer.accept(SinkEvent::Updates { stream, updates });
+    }
+    let batch = buffer.accept(SinkEvent::Frontier(31)).unwrap();
+    sink.write(&batch).await.unwrap();
+    sink.write(&batch).await.unwrap();
+
+    let query = |sql: &'static str| {
+        let pool = pool.clone();
+        async move { sqlx::query_scalar::<_, String>(sql).fetch_all(&pool).await.unwrap() }
+    };
+    assert_eq!(
+        query("SELECT format('%s|%s|%s|%s|%s', account, venue, symbol, qty, logical_time) FROM positions ORDER BY 1")
+            .await,
+        vec!["desk-a|binance|BTC|1.5|20"]
+    );
+    assert_eq!(
+        query("SELECT format('%s|%s|%s|%s|%s|%s', account, returns, var_hist_99, var_param_95, var_param_99, logical_time) FROM var ORDER BY 1").await,
+        vec!["desk-a|40|20.5|7.5|11.25|20"]
+    );
+    assert_eq!(
+        query("SELECT format('%s|%s|%s', account, logical_time, var_hist_99) FROM var_history ORDER BY logical_time, account").await,
+        vec!["desk-a|10|20", "desk-b|10|3", "desk-a|20|20.5"]
+    );
+    assert_eq!(
+        query("SELECT format('%s|%s|%s|%s', account, scenario, pnl, logical_time) FROM stress ORDER BY 1").await,
+        vec!["desk-a|crash|-7.5|20"]
+    );
+
+    pool.close().await;
+    db.drop_database().await.unwrap();
+}

@@ -2,8 +2,10 @@
 //! history, and the committed logical-time frontier, all in one transaction per batch. Writing the
 //! same batch twice leaves the tables unchanged.
 
+mod changes;
 mod config;
 mod opportunities;
+mod risk;
 mod sink;
 pub mod testing;
 
