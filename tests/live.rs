@@ -2,6 +2,7 @@
 //! `nexus publish` leaves in PostgreSQL exactly what `nexus replay` computes for it. Each test uses a
 //! NATS subject prefix and a database of its own.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -421,6 +422,97 @@ async fn live_messages_use_rounded_receive_times_and_the_clock_moves_on_when_idl
     let pid = worker.0.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     assert!(worker.0.wait().unwrap().success());
+    pool.close().await;
+    db.drop_database().await.unwrap();
+}
+
+/// The `var` table, one `|`-joined line per row, with the decimals as replay writes them.
+const VAR_ROWS: &str = "SELECT concat_ws('|', account, returns, exposure_net, exposure_gross, var_hist_95, es_hist_95,
+    var_hist_99, es_hist_99) FROM var ORDER BY account";
+/// The `positions` table, likewise.
+const POSITION_ROWS: &str = "SELECT concat_ws('|', account, venue, symbol, qty) FROM positions ORDER BY 1";
+
+#[tokio::test]
+async fn positions_and_var_from_a_published_recording_match_replay_in_postgres_and_on_out_var() {
+    let db = TestDatabase::create(true).await.expect("postgres reachable");
+    let pool = db.pool().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("nexus.toml");
+    let prefix = unique_prefix();
+    let fixture_config = std::fs::read_to_string(fixture("var_accounts.toml")).unwrap();
+    std::fs::write(
+        &config,
+        format!("[nats]\nprefix = \"{prefix}\"\n\n[postgres]\nurl = \"{}\"\n\n{fixture_config}", db.url),
+    )
+    .unwrap();
+    let recording = fixture("var_accounts.jsonl");
+    let last: i64 = std::fs::read_to_string(&recording)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok()?["recv_us"].as_i64())
+        .max()
+        .unwrap();
+
+    let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string());
+    let listener = async_nats::connect(url).await.unwrap();
+    let mut out_var = listener.subscribe(format!("{prefix}out.var")).await.unwrap();
+    listener.flush().await.unwrap();
+
+    let mut worker = start_worker(&config);
+    let published = nexus().args(["publish", "--input"]).arg(&recording).arg("--config").arg(&config).output().unwrap();
+    assert!(published.status.success(), "{}", String::from_utf8_lossy(&published.stderr));
+    wait_for_frontier(&pool, last + 1).await;
+    let pid = worker.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(worker.0.wait().unwrap().success());
+
+    let replayed = tempfile::tempdir().unwrap();
+    replay_into(&recording, replayed.path(), &config);
+    let replay_lines = |stream: &str| -> Vec<Value> {
+        std::fs::read_to_string(replayed.path().join(format!("{stream}.jsonl")))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let final_of = |stream: &str, fields: &[&str]| -> Vec<String> {
+        let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+        for line in replay_lines(stream) {
+            let row: Vec<String> = fields.iter().map(|f| text(&line["data"][*f])).collect();
+            *counts.entry(row.join("|")).or_insert(0) += line["diff"].as_i64().unwrap();
+        }
+        counts.into_iter().filter(|(_, c)| *c != 0).map(|(row, _)| row).collect()
+    };
+
+    // out.var carries replay's var.jsonl lines, in order.
+    let expected_lines: Vec<String> = replay_lines("var").iter().map(|l| l.to_string()).collect();
+    assert!(!expected_lines.is_empty());
+    let mut received = Vec::new();
+    while received.len() < expected_lines.len() {
+        match tokio::time::timeout(Duration::from_secs(10), futures::StreamExt::next(&mut out_var)).await {
+            Ok(Some(message)) => {
+                received.push(serde_json::from_slice::<Value>(&message.payload).unwrap().to_string());
+            }
+            _ => break,
+        }
+    }
+    assert_eq!(received, expected_lines);
+
+    let var_fields = [
+        "account",
+        "returns",
+        "exposure_net",
+        "exposure_gross",
+        "var_hist_95",
+        "es_hist_95",
+        "var_hist_99",
+        "es_hist_99",
+    ];
+    assert_eq!(rows(&pool, VAR_ROWS).await, final_of("var", &var_fields));
+    assert_eq!(rows(&pool, POSITION_ROWS).await, final_of("positions", &["account", "venue", "symbol", "qty"]));
+    let history: i64 = sqlx::query_scalar("SELECT count(*) FROM var_history").fetch_one(&pool).await.unwrap();
+    assert_eq!(history as usize, replay_lines("var").iter().filter(|l| l["diff"] == 1).count());
+
     pool.close().await;
     db.drop_database().await.unwrap();
 }
