@@ -6,6 +6,7 @@ use nexus_model::{Asset, Dec};
 use serde::{Deserialize, Serialize};
 
 use super::figures::{historical, parametric};
+use super::series::Series;
 
 /// One fact about an account, as the per-account reduces receive them.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -19,8 +20,8 @@ pub enum AccountFact {
     },
     /// Exposure `E_s` to one priced asset.
     Exposure(Asset, Dec),
-    /// Scenario P&L `L_k` of one bar of the window (bars absent here have `L_k = 0`).
-    Pnl(u64, Dec),
+    /// Scenario P&L `L_k` of the window's bars (bars absent from the series have `L_k = 0`).
+    Pnl(Series),
     /// One asset's shock in one stress scenario.
     Shock(String, Asset, Dec),
 }
@@ -43,7 +44,7 @@ pub fn var_figures(account: &CompactString, facts: &[(&AccountFact, isize)]) -> 
                 net = net.checked_add(*exposure)?;
                 gross = gross.checked_add(exposure.abs())?;
             }
-            AccountFact::Pnl(_, value) => pnl.push(*value),
+            AccountFact::Pnl(series) => pnl.extend(series.0.iter().map(|(_, value)| *value)),
             AccountFact::Window { .. } | AccountFact::Shock(..) => {}
         }
     }

@@ -20,6 +20,7 @@ pub mod figures;
 pub mod oracle;
 mod params;
 mod returns;
+mod series;
 
 use compact_str::CompactString;
 use differential_dataflow::VecCollection;
@@ -31,6 +32,7 @@ use nexus_operators::{delay_until, linger, retract_at, sample_every, sum_by_key,
 pub use account::AccountFact;
 pub use params::{PriceHistory, PriceTick, Shock, VarParams};
 pub use returns::ReturnFact;
+pub use series::Series;
 
 use crate::Time;
 use figures::pnl_term;
@@ -129,12 +131,24 @@ pub fn risk<'s>(
         .count()
         .map(|(p, bars)| AccountFact::Window { bars: bars as u64, min_returns: p.min_returns });
 
-    // Scenario P&L per (account, bar): the sum over held assets of exposure times return.
+    // Each asset's window of returns as one series, rebuilt when a bar enters or leaves.
+    let series_by_asset = window_returns
+        .reduce_named("ReturnSeries", |_asset, returns, output| {
+            let present = returns.iter().filter(|(_, count)| *count > 0).map(|((bar, r), _)| (*bar, *r));
+            output.push((Series::from_values(present), 1isize));
+        })
+        .arrange_by_key_named("SeriesByAsset");
+
+    // Scenario P&L per account and bar, `sum_s E_s * r_(s,k)`, as one series per account: a
+    // changed exposure adds `E_s * r_s` for the whole window in one update.
     let exposure_by_asset = exposures.clone().arrange_by_key_named("ExposureByAsset");
-    let returns_by_asset = window_returns.arrange_by_key_named("ReturnsByAsset");
-    let pnl = sum_by_key(exposure_by_asset.join_core(returns_by_asset, |_asset, (account, exposure), (bar, r)| {
-        pnl_term(*exposure, *r).map(|term| ((account.clone(), *bar), term))
-    }));
+    let pnl = exposure_by_asset
+        .join_core(series_by_asset, |_asset, (account, exposure), returns| {
+            let terms = returns.0.iter().filter_map(|(bar, r)| Some((*bar, pnl_term(*exposure, *r)?)));
+            Some((account.clone(), Series::from_values(terms)))
+        })
+        .explode(|(account, series)| Some((account, series)))
+        .count();
 
     // VaR per account: its exposures, its P&L per bar and the window.
     let account_exposures =
@@ -144,7 +158,7 @@ pub fn risk<'s>(
     });
     let var = account_exposures
         .clone()
-        .concat(pnl.map(|((account, bar), value)| (account, AccountFact::Pnl(bar, value))))
+        .concat(pnl.map(|(account, series)| (account, AccountFact::Pnl(series))))
         .concat(account_windows)
         .reduce_named("VarPerAccount", |account, facts, output| {
             if let Some(figures) = account::var_figures(account, facts) {
