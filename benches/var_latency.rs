@@ -181,7 +181,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 fill_in.insert(fill);
             }
             let mut latest: Vec<Option<(Asset, PriceTick)>> = vec![None; ASSETS];
-            let mut settle = |time: u64, prices: &mut InputSession<u64, (Asset, PriceTick), isize>, worker: &mut timely::worker::Worker| {
+            let mut settle = |time: u64,
+                              prices: &mut InputSession<u64, (Asset, PriceTick), isize>,
+                              worker: &mut timely::worker::Worker| {
                 prices.advance_to(time);
                 prices.flush();
                 for input in [&mut fill_in] {

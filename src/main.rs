@@ -104,7 +104,8 @@ enum Command {
         /// Output directory for the <stream>.jsonl files.
         #[arg(long, value_name = "DIR", default_value = "nexus-out")]
         output: PathBuf,
-        /// Configuration file (TOML) for the dataflow parameters.
+        /// Configuration file (TOML) for the dataflow parameters; without it, the defaults with 5 s
+        /// VaR bars (`var.bar_ms = 5000`) so that VaR appears within seconds.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
         /// Timely worker threads.
@@ -162,6 +163,18 @@ fn io_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// The demo's configuration without `--config`: the defaults and the environment, with 5-second
+/// VaR bars so that a window (and VaR figures) fill within seconds of simulated trading.
+fn demo_config() -> anyhow::Result<Config> {
+    let mut config = load_config(None)?;
+    config.var.bar_ms = 5_000;
+    config.var.grain_ms = 0;
+    config.var.retention_ms = 0;
+    config.var.resolve();
+    config.validate().context("invalid demo configuration")?;
+    Ok(config)
+}
+
 fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
     Config::load(path).context("invalid configuration")
 }
@@ -195,7 +208,10 @@ fn run_cli() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo { output, config, workers, seed, speed, duration, plain } => {
-            let config = load_config(config.as_deref())?;
+            let config = match config {
+                Some(path) => load_config(Some(&path))?,
+                None => demo_config()?,
+            };
             anyhow::ensure!(workers >= 1, "--workers must be at least 1");
             anyhow::ensure!(speed > 0.0, "--speed must be positive");
             let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

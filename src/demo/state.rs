@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use hdrhistogram::Histogram;
 use nexus_model::LogicalTime;
-use nexus_model::records::{Discrepancy, OutputStream, Ranked, Snapshot};
+use nexus_model::records::{Discrepancy, OutputStream, Ranked, Snapshot, VarFigures};
 use nexus_sinks::complete::CompleteBatch;
 
 /// The demo's live picture of the outputs.
@@ -17,6 +17,8 @@ pub struct DemoState {
     pub discrepancies: BTreeMap<(String, String), Discrepancy>,
     /// The current ranking, by rank.
     pub ranked: BTreeMap<u32, Ranked>,
+    /// Current VaR per account.
+    pub var: BTreeMap<String, VarFigures>,
     /// Opportunities currently open.
     pub opportunities: u64,
     /// Rejected inputs so far.
@@ -37,6 +39,7 @@ impl Default for DemoState {
             snapshots: BTreeMap::new(),
             discrepancies: BTreeMap::new(),
             ranked: BTreeMap::new(),
+            var: BTreeMap::new(),
             opportunities: 0,
             rejected: 0,
             updates: 0,
@@ -89,6 +92,16 @@ impl DemoState {
                                     self.ranked.insert(r.rank, r);
                                 } else if self.ranked.get(&r.rank) == Some(&r) {
                                     self.ranked.remove(&r.rank);
+                                }
+                            }
+                        }
+                        OutputStream::Var => {
+                            if let Ok(v) = serde_json::from_str::<VarFigures>(data) {
+                                let key = v.account.to_string();
+                                if *diff > 0 {
+                                    self.var.insert(key, v);
+                                } else if self.var.get(&key) == Some(&v) {
+                                    self.var.remove(&key);
                                 }
                             }
                         }

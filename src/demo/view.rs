@@ -21,14 +21,15 @@ pub struct Rates {
 
 /// Draws one frame.
 pub fn draw(frame: &mut Frame, state: &DemoState, rates: &Rates) {
-    let [header, ranked, snapshots, discrepancies, footer] = Layout::vertical([
+    let [header, top, snapshots, discrepancies, footer] = Layout::vertical([
         Constraint::Length(3),
-        Constraint::Length((state.ranked.len().min(10) as u16 + 3).max(4)),
+        Constraint::Length((state.ranked.len().min(10).max(state.var.len()) as u16 + 3).max(4)),
         Constraint::Min(8),
         Constraint::Length((state.discrepancies.len() as u16 + 3).clamp(4, 12)),
         Constraint::Length(1),
     ])
     .areas(frame.area());
+    let [ranked, risk] = Layout::horizontal([Constraint::Length(66), Constraint::Min(40)]).areas(top);
 
     let (p50, p99, max) = state.latency_ms();
     let summary = format!(
@@ -63,6 +64,29 @@ pub fn draw(frame: &mut Frame, state: &DemoState, rates: &Rates) {
             state.ranked.len().min(10)
         )));
     frame.render_widget(table, ranked);
+
+    let rows = state.var.values().map(|v| {
+        Row::new(vec![
+            v.account.to_string(),
+            v.returns.to_string(),
+            money(v.exposure_net.to_f64()),
+            money(v.exposure_gross.to_f64()),
+            money(v.var_hist_95.to_f64()),
+            money(v.es_hist_95.to_f64()),
+            money(v.var_hist_99.to_f64()),
+            money(v.var_param_99.0),
+        ])
+    });
+    let widths = [8, 4, 11, 11, 10, 10, 10, 10].map(Constraint::Length);
+    let table = Table::new(rows, widths)
+        .header(
+            Row::new(["account", "N", "net", "gross", "VaR 95", "ES 95", "VaR 99", "param 99"])
+                .style(Style::default().add_modifier(Modifier::BOLD)),
+        )
+        .block(
+            Block::default().borders(Borders::ALL).title(" value-at-risk per account (historical; parametric 99%) "),
+        );
+    frame.render_widget(table, risk);
 
     let rows = state.snapshots.values().map(|s| {
         let color = match s.status {
@@ -118,12 +142,26 @@ pub fn draw(frame: &mut Frame, state: &DemoState, rates: &Rates) {
     );
 }
 
+/// A money figure with thousands separators and no decimals.
+fn money(value: f64) -> String {
+    let whole = value.round() as i64;
+    let digits = whole.unsigned_abs().to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    if whole < 0 { format!("-{grouped}") } else { grouped }
+}
+
 /// One line for logs and non-terminal output.
 pub fn summary_line(state: &DemoState, rates: &Rates) -> String {
     let (p50, p99, max) = state.latency_ms();
     let count = |status: SnapshotStatus| state.snapshots.values().filter(|s| s.status == status).count();
     format!(
-        "simulated {:.0} s | events {} ({:.0}/s) | snapshots {} (ok {}, discrepancy {}, single_source {}, stale {}) | discrepancies {} | opportunities {}{} | rejected {} | latency p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
+        "simulated {:.0} s | events {} ({:.0}/s) | snapshots {} (ok {}, discrepancy {}, single_source {}, stale {}) | discrepancies {} | opportunities {}{} | VaR 99{} | rejected {} | latency p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
         rates.simulated_seconds,
         rates.events,
         rates.events_per_second,
@@ -139,6 +177,11 @@ pub fn summary_line(state: &DemoState, rates: &Rates) -> String {
             .get(&1)
             .map(|r| format!(" (best {} {}/{} uos {})", r.symbol, r.long_venue, r.short_venue, r.uos))
             .unwrap_or_default(),
+        if state.var.is_empty() {
+            " (warming up)".to_string()
+        } else {
+            state.var.values().map(|v| format!(" {} {}", v.account, money(v.var_hist_99.to_f64()))).collect::<String>()
+        },
         state.rejected,
         p50,
         p99,

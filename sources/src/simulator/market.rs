@@ -50,10 +50,13 @@ enum Feed {
     Hyperliquid,
     Scanner,
     Books,
+    /// Fills of two simulated trading desks, so positions and VaR have something to hold.
+    Fills,
 }
 
 impl Feed {
-    const ALL: [Feed; 6] = [Feed::Binance, Feed::Bybit, Feed::Okx, Feed::Hyperliquid, Feed::Scanner, Feed::Books];
+    const ALL: [Feed; 7] =
+        [Feed::Binance, Feed::Bybit, Feed::Okx, Feed::Hyperliquid, Feed::Scanner, Feed::Books, Feed::Fills];
 
     fn period_us(self) -> u64 {
         match self {
@@ -61,6 +64,7 @@ impl Feed {
             Feed::Okx => 2 * SECOND,
             Feed::Hyperliquid => 3 * SECOND,
             Feed::Scanner => 5 * SECOND,
+            Feed::Fills => 20 * SECOND,
         }
     }
 
@@ -71,7 +75,7 @@ impl Feed {
             Feed::Bybit => Some(1),
             Feed::Okx => Some(2),
             Feed::Hyperliquid => Some(3),
-            Feed::Scanner | Feed::Books => None,
+            Feed::Scanner | Feed::Books | Feed::Fills => None,
         }
     }
 }
@@ -307,6 +311,24 @@ impl Simulator {
                         out.push(SimMessage { recv_us: time, subject, payload: payload.to_string() });
                     }
                 }
+            }
+            Feed::Fills => {
+                // One desk trades one asset on one venue at the mark: about $20k a fill, sides at
+                // random, so positions drift and now and then flatten.
+                let subjects = ["exec.fills.binance", "exec.fills.bybit", "exec.fills.okx", "exec.fills.hyperliquid"];
+                let desk = ["desk-a", "desk-b"][self.below(2) as usize];
+                let a = self.below(self.assets.len() as u64) as usize;
+                let v = self.below(4) as usize;
+                let side = if self.below(2) == 0 { "buy" } else { "sell" };
+                let asset = &self.assets[a];
+                let mark = rust_decimal::Decimal::new(asset.mark_cents, 2);
+                let qty =
+                    (rust_decimal::Decimal::from(20_000) / mark).round_dp(3).max(rust_decimal::Decimal::new(1, 3));
+                let id = format!("sim-{}", self.sequence);
+                let payload = json!({"fill_id": id, "client_order_id": id, "account": desk,
+                    "symbol": symbol_for(v, &asset.name), "side": side, "price": cents(asset.mark_cents),
+                    "qty": qty.normalize().to_string(), "fee": "0", "ts_ms": ms});
+                out.push(SimMessage { recv_us: time, subject: subjects[v], payload: payload.to_string() });
             }
         }
     }
