@@ -9,12 +9,13 @@
 //! - [`run`]: `nexus run`, the long-running worker on NATS and PostgreSQL.
 //! - [`publish`] and [`record`]: recordings into and out of NATS; [`simulate`]: the simulator into NATS.
 //! - [`admin`]: `nexus migrate` and `nexus validate`.
-//! - [`progress`]: the terminal progress bar.
+//! - [`progress`]: the terminal progress bar; [`arrangements`]: arrangement sizes from differential's log.
 //!
 //! Domain types live in `nexus-model`, operators in `nexus-operators`, dataflows in
 //! `nexus-dataflows`, input handling in `nexus-sources` and outputs in `nexus-sinks`.
 
 pub mod admin;
+pub mod arrangements;
 pub mod demo;
 pub mod pipeline;
 pub mod progress;

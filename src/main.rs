@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use nexus::arrangements::ArrangementSizes;
 use nexus::publish::Pace;
 use nexus::record::RecordLimits;
 use nexus::replay::{ReplayOptions, ReplaySummary, replay};
@@ -54,6 +55,10 @@ enum Command {
         /// Also write the results to this PostgreSQL database (migrated with `nexus migrate`).
         #[arg(long, value_name = "URL")]
         database_url: Option<String>,
+        /// Report the updates held in arrangements, sampled every SECONDS of logical time
+        /// (slows the replay down).
+        #[arg(long, value_name = "SECONDS")]
+        arrangement_sizes: Option<u64>,
     },
     /// The long-running worker: NATS in, PostgreSQL and out.<stream> subjects out, until SIGINT
     /// or SIGTERM.
@@ -139,6 +144,10 @@ enum Command {
         /// Configuration file (for nats.url and nats.prefix).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Write a recording of --duration simulated seconds to FILE instead of publishing (as fast
+        /// as possible; no NATS needed).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Apply the PostgreSQL schema migrations.
     Migrate {
@@ -196,12 +205,15 @@ fn run_cli() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Replay { input, output, config, workers, quiet, database_url } => {
+        Command::Replay { input, output, config, workers, quiet, database_url, arrangement_sizes } => {
             let config = Config::load(config.as_deref()).context("invalid configuration")?;
             let workers = workers.unwrap_or(config.workers.threads);
             anyhow::ensure!(workers >= 1, "--workers must be at least 1");
             let progress = !quiet && std::io::stderr().is_terminal();
-            let options = ReplayOptions { input, output, config, workers, progress, database_url };
+            anyhow::ensure!(arrangement_sizes != Some(0), "--arrangement-sizes must be at least 1 second");
+            let arrangement_sizes =
+                arrangement_sizes.map(|seconds| ArrangementSizes::new(seconds.saturating_mul(1_000_000)));
+            let options = ReplayOptions { input, output, config, workers, progress, database_url, arrangement_sizes };
             tracing::info!(input = %options.input.display(), output = %options.output.display(), workers, "replay starting");
             let summary = replay(&options).context("replay failed")?;
             print_summary(&summary, &options);
@@ -273,7 +285,15 @@ fn run_cli() -> anyhow::Result<()> {
             say!("recorded {written} messages to {}", output.display());
             Ok(())
         }
-        Command::Simulate { seed, speed, duration, config } => {
+        Command::Simulate { seed, speed, duration, config, output } => {
+            if let Some(path) = output {
+                let seconds = duration.context("--output needs --duration (simulated seconds)")?;
+                anyhow::ensure!(seconds >= 1.0, "--duration must be at least 1 second");
+                let written = nexus::simulate::write_recording(&path, seed, seconds as u64)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                say!("wrote {written} simulated messages ({seconds} s of logical time) to {}", path.display());
+                return Ok(());
+            }
             let config = load_config(config.as_deref())?;
             anyhow::ensure!(speed > 0.0, "--speed must be positive");
             let duration = duration.map(std::time::Duration::from_secs_f64);
@@ -343,5 +363,16 @@ fn print_summary(summary: &ReplaySummary, options: &ReplayOptions) {
     say!("outputs in {}:", options.output.display());
     for (stream, lines) in &summary.outputs.lines {
         say!("  {:<24} {lines} updates", format!("{stream}.jsonl"));
+    }
+    if let Some(report) = &summary.arrangements {
+        say!("updates held in arrangements (logical time since the first input):");
+        let start = report.samples.first().map_or(0, |(time, _)| *time);
+        for (time, total) in &report.samples {
+            say!("  {:>10.1} h  {total:>12}", (time - start) as f64 / 3.6e9);
+        }
+        say!("largest arrangements at the last sample:");
+        for (name, records) in report.by_name.iter().take(12) {
+            say!("  {name:<40} {records:>12}");
+        }
     }
 }

@@ -21,6 +21,7 @@ use nexus_sources::bridge::{self, BridgeError};
 use nexus_sources::recording::{RecordingError, RecordingReader};
 
 use crate::progress::Progress;
+use crate::arrangements::ArrangementSizes;
 use crate::worker;
 
 /// Items per round of the feeder (spread over the workers).
@@ -45,6 +46,8 @@ pub struct ReplayOptions {
     pub progress: bool,
     /// Also write every batch to this (migrated) PostgreSQL database.
     pub database_url: Option<String>,
+    /// Measure arrangement sizes (sampled as logical time advances); slows the replay down.
+    pub arrangement_sizes: Option<ArrangementSizes>,
 }
 
 /// Why a replay failed.
@@ -88,6 +91,17 @@ pub struct ReplaySummary {
     pub elapsed: Duration,
     /// Lines written per stream and rejections per reason kind.
     pub outputs: SinkSummary,
+    /// Arrangement sizes over logical time, when asked for.
+    pub arrangements: Option<ArrangementReport>,
+}
+
+/// Updates held in arrangements while the replay ran.
+#[derive(Debug, Clone, Default)]
+pub struct ArrangementReport {
+    /// (logical time, updates held by all arrangements), sampled as time advanced.
+    pub samples: Vec<(LogicalTime, i64)>,
+    /// Updates held per arrangement at the end, largest first.
+    pub by_name: Vec<(String, i64)>,
 }
 
 impl ReplaySummary {
@@ -150,7 +164,7 @@ pub fn replay(options: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
         .spawn(move || bridge::feed_recording(&mut reader, &senders, BATCH_ITEMS))
         .map_err(|_| ReplayError::Panicked("feeder"))?;
 
-    let guards = worker::start(receivers, options.config.clone(), sink_tx).map_err(ReplayError::Worker)?;
+    let guards = worker::start(receivers, options.config.clone(), sink_tx, options.arrangement_sizes.clone()).map_err(ReplayError::Worker)?;
     let worker_results = guards.join();
 
     let fed = feeder.join().map_err(|_| ReplayError::Panicked("feeder"))?;
@@ -170,5 +184,9 @@ pub fn replay(options: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
         last_time: fed.last_time,
         elapsed: started.elapsed(),
         outputs,
+        arrangements: options
+            .arrangement_sizes
+            .as_ref()
+            .map(|sizes| ArrangementReport { samples: sizes.samples(), by_name: sizes.by_name() }),
     })
 }

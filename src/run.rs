@@ -118,7 +118,7 @@ pub fn run(config: Config, workers: usize, ready: impl FnOnce()) -> Result<RunSu
     let writer_task = runtime.spawn(write_batches(batch_rx, postgres, nats_out));
 
     ready();
-    let guards = worker::start(receivers, config, sink_tx).map_err(RunError::Worker)?;
+    let guards = worker::start(receivers, config, sink_tx, None).map_err(RunError::Worker)?;
     let worker_results = guards.join();
     dispatcher.join().map_err(|_| RunError::Panicked("sink dispatcher"))?;
     let written = runtime.block_on(writer_task).map_err(|_| RunError::Panicked("sink writer"))?;

@@ -29,6 +29,29 @@ pub enum SimulateError {
     Publish(String),
 }
 
+/// Writes `seconds` of the simulated market (logical time) to a recording at `path`, as fast as
+/// possible; returns the number of messages written.
+pub fn write_recording(path: &std::path::Path, seed: u64, seconds: u64) -> std::io::Result<u64> {
+    use std::io::Write;
+    let config = SimulatorConfig { seed, ..SimulatorConfig::default() };
+    let mut simulator = Simulator::new(&config);
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let (mut written, mut messages) = (0u64, Vec::new());
+    for second in 1..=seconds {
+        simulator.advance(config.start_us + second * 1_000_000, &mut messages);
+        for message in messages.drain(..) {
+            writeln!(
+                out,
+                "{{\"recv_us\":{},\"subject\":\"{}\",\"payload\":{}}}",
+                message.recv_us, message.subject, message.payload
+            )?;
+            written += 1;
+        }
+    }
+    out.flush()?;
+    Ok(written)
+}
+
 /// Publishes the simulated market at `speed` times real time until Ctrl-C or `duration`; returns
 /// the number of messages published.
 pub async fn simulate(

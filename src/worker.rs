@@ -16,6 +16,7 @@ use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use timely::worker::Worker;
 use tokio::sync::mpsc::error::TryRecvError;
 
+use crate::arrangements::ArrangementSizes;
 use crate::pipeline::{self, PipelineInputs, Time};
 
 /// Trace-merge work per idle step (differential's `idle_merge_effort`).
@@ -26,10 +27,12 @@ const IDLE_PARK: Duration = Duration::from_millis(1);
 
 /// Starts `receivers.len()` timely worker threads in this process, each running [`run`] on its own
 /// feed; join the guards to wait for them.
+/// With `sizes`, every worker reports its arrangement sizes and worker 0 samples them.
 pub fn start(
     receivers: Vec<FeedReceiver>,
     config: Config,
     sink: SyncSender<SinkEvent>,
+    sizes: Option<ArrangementSizes>,
 ) -> Result<WorkerGuards<()>, String> {
     let workers = receivers.len().max(1);
     let receivers: Arc<Mutex<Vec<Option<FeedReceiver>>>> =
@@ -42,14 +45,25 @@ pub fn start(
     differential_dataflow::configure(&mut timely_config.worker, &merging);
     timely::execute(timely_config, move |worker| {
         let feed = receivers.lock().ok().and_then(|mut all| all.get_mut(worker.index()).and_then(Option::take));
+        if let Some(sizes) = &sizes {
+            sizes.install(worker);
+        }
         if let Some(feed) = feed {
-            run(worker, feed, Arc::clone(&config), sink.clone());
+            run(worker, feed, Arc::clone(&config), sink.clone(), sizes.clone());
         }
     })
 }
 
 /// Runs one worker until its feed ends (or its source hangs up).
-pub fn run(worker: &mut Worker, mut feed: FeedReceiver, config: Arc<Config>, sink: SyncSender<SinkEvent>) {
+pub fn run(
+    worker: &mut Worker,
+    mut feed: FeedReceiver,
+    config: Arc<Config>,
+    sink: SyncSender<SinkEvent>,
+    sizes: Option<ArrangementSizes>,
+) {
+    let sampler = sizes.filter(|_| worker.index() == 0);
+    let mut next_sample: Option<Time> = None;
     let probe = ProbeHandle::new();
     let history = PriceHistory::from_config(&config);
     let mut inputs = worker.dataflow::<Time, _, _>(|scope| pipeline::build(scope, history, &sink, &probe));
@@ -75,6 +89,13 @@ pub fn run(worker: &mut Worker, mut feed: FeedReceiver, config: Arc<Config>, sin
                 }
                 previous_watermark = Some(watermark);
                 worker.step();
+                if let Some(sizes) = &sampler {
+                    let due = *next_sample.get_or_insert(watermark.saturating_add(sizes.every_us));
+                    if watermark >= due {
+                        sizes.sample(watermark);
+                        next_sample = Some(due.saturating_add(sizes.every_us));
+                    }
+                }
             }
             Ok(Feed::End { last_time }) => {
                 // The clock stops here: later scheduled changes are not output. Every worker says

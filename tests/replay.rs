@@ -27,6 +27,7 @@ fn run(input: &Path, output: &Path, workers: usize) -> ReplaySummary {
         workers,
         progress: false,
         database_url: None,
+        arrangement_sizes: None,
     };
     replay(&options).expect("replay succeeds")
 }
@@ -491,6 +492,7 @@ fn opportunities_follow_design_5_2_with_configured_fees_weights_and_a_run_time_t
         workers: 2,
         progress: false,
         database_url: None,
+        arrangement_sizes: None,
     };
     replay(&options).unwrap();
 

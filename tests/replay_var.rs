@@ -26,6 +26,7 @@ fn run(input: &Path, output: &Path, workers: usize) {
         workers,
         progress: false,
         database_url: None,
+        arrangement_sizes: None,
     };
     replay(&options).expect("replay succeeds");
 }
@@ -175,4 +176,42 @@ fn var_parameters_change_at_run_time_and_history_settings_are_fixed() {
         "{reasons:?}"
     );
     assert!(reasons.iter().any(|r| r.contains("var.grain_ms") && r.contains("fixed at start")), "{reasons:?}");
+}
+
+#[test]
+fn arrangement_sizes_stay_flat_once_the_window_and_retention_are_full() {
+    // 40 simulated minutes of the demo market (8 assets moving every second, two desks trading)
+    // with 1 s bars and a 30-bar window: a replaced price is kept (30 + 2) * 1 s. Kept for good,
+    // the prices alone would add 8 assets x 2,400 s = 19,200 records to several arrangements.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let recording = dir.path().join("simulated.jsonl");
+    nexus::simulate::write_recording(&recording, 7, 2_400).expect("recording written");
+    // NEXUS_TEST_RETENTION_MS=100000000 keeps every price for good: then this test fails, as it must.
+    let retention_ms = std::env::var("NEXUS_TEST_RETENTION_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut config = Config::default();
+    config.var.bar_ms = 1_000;
+    config.var.window_bars = 30;
+    config.var.grain_ms = 0;
+    config.var.retention_ms = retention_ms;
+    config.var.resolve();
+    let sizes = nexus::arrangements::ArrangementSizes::new(120 * 1_000_000);
+    let options = ReplayOptions {
+        input: recording,
+        output: dir.path().join("out"),
+        config,
+        workers: 2,
+        progress: false,
+        database_url: None,
+        arrangement_sizes: Some(sizes.clone()),
+    };
+    let summary = replay(&options).expect("replay succeeds");
+    assert!(summary.outputs.lines[&nexus_model::records::OutputStream::Var] > 0, "VaR was computed");
+    let samples: Vec<i64> = sizes.samples().iter().map(|(_, total)| *total).collect();
+    assert!(samples.len() >= 18, "{samples:?}");
+    // Traces merge in steps, so sizes wobble; what must not happen is growth with the hours.
+    let first = samples[3..8].iter().max().copied().unwrap_or(0);
+    let second = samples[12..].iter().max().copied().unwrap_or(0);
+    assert!(first > 0);
+    assert!((second as f64) < first as f64 * 1.5, "arrangement sizes grew: {samples:?}");
+    assert!(!sizes.by_name().is_empty());
 }

@@ -14,7 +14,7 @@ use crate::schedule::schedule;
 /// wait in [`schedule`] until they are due, then compact away like any update.
 pub fn retract_at<'s, D, F>(collection: VecCollection<'s, Time, D>, expiry: F) -> VecCollection<'s, Time, D>
 where
-    D: Clone + 'static,
+    D: Ord + Clone + 'static,
     F: Fn(&D) -> Time + 'static,
 {
     let retractions = schedule(collection.clone().negate(), "RetractAt", move |record, _time, _diff| expiry(record));

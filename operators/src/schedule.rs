@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use differential_dataflow::consolidation::consolidate_updates;
 use differential_dataflow::{AsCollection, VecCollection};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
@@ -9,6 +10,10 @@ use timely::dataflow::operators::Capability;
 use timely::dataflow::operators::generic::Operator;
 
 use crate::Time;
+
+/// Waiting updates of one time are consolidated when their number reaches this, and each
+/// doubling after it.
+const CONSOLIDATE_AT: usize = 1024;
 
 /// One differential update.
 type Update<D> = (D, Time, isize);
@@ -22,10 +27,12 @@ type Update<D> = (D, Time, isize);
 /// Moved updates wait here, in a map ordered by time, under a single capability for the earliest
 /// of them, and leave once the input frontier reaches their time. Sending them on at once would
 /// be just as correct, but then the next arrangement's batcher would hold them and walk all of
-/// them at every step; here a waiting update costs a map entry and nothing per step.
+/// them at every step; here a waiting update costs a map entry and nothing per step. Updates
+/// moved to one time are consolidated before they leave (and while they wait, when many pile
+/// up), so a value set and replaced within a grain never reaches the operators downstream.
 pub fn schedule<'s, D, F>(collection: VecCollection<'s, Time, D>, name: &str, mut when: F) -> VecCollection<'s, Time, D>
 where
-    D: Clone + 'static,
+    D: Ord + Clone + 'static,
     F: FnMut(&D, Time, isize) -> Time + 'static,
 {
     collection
@@ -46,7 +53,11 @@ where
                         if held.as_ref().is_none_or(|h| at < *h.time()) {
                             held = Some(capability.delayed(&at, output.output_index()));
                         }
-                        waiting.entry(at).or_default().push((record, at, diff));
+                        let pending = waiting.entry(at).or_default();
+                        pending.push((record, at, diff));
+                        if pending.len() >= CONSOLIDATE_AT && pending.len().is_power_of_two() {
+                            consolidate_updates(pending);
+                        }
                     }
                     if !now.is_empty() {
                         output.session(&capability).give_iterator(now.into_iter());
@@ -58,7 +69,8 @@ where
                     if !due(entry.key()) {
                         break;
                     }
-                    let (at, updates) = entry.remove_entry();
+                    let (at, mut updates) = entry.remove_entry();
+                    consolidate_updates(&mut updates);
                     if let Some(capability) = held.as_mut() {
                         capability.downgrade(&at);
                         output.session(&*capability).give_iterator(updates.into_iter());

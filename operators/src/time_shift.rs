@@ -9,7 +9,7 @@ use crate::schedule::schedule;
 /// `{ x in collection at t : t >= reveal(x) }`. A price tick stays hidden until its bar completes.
 pub fn delay_until<'s, D, F>(collection: VecCollection<'s, Time, D>, reveal: F) -> VecCollection<'s, Time, D>
 where
-    D: Clone + 'static,
+    D: Ord + Clone + 'static,
     F: Fn(&D) -> Time + 'static,
 {
     schedule(collection, "DelayUntil", move |record, _time, _diff| reveal(record))
@@ -21,7 +21,7 @@ where
 /// grain) vanish.
 pub fn sample_every<'s, D>(collection: VecCollection<'s, Time, D>, grain: Time) -> VecCollection<'s, Time, D>
 where
-    D: Clone + 'static,
+    D: Ord + Clone + 'static,
 {
     let grain = grain.max(1);
     schedule(collection, "SampleEvery", move |_record, time, _diff| (time / grain + 1).saturating_mul(grain))
@@ -35,7 +35,7 @@ where
 /// last `span`", the history a sliding window needs, with memory bounded by what `span` covers.
 pub fn linger<'s, D>(collection: VecCollection<'s, Time, D>, span: Time) -> VecCollection<'s, Time, D>
 where
-    D: Clone + 'static,
+    D: Ord + Clone + 'static,
 {
     schedule(collection, "Linger", move |_record, time, diff| if diff < 0 { time.saturating_add(span) } else { time })
 }

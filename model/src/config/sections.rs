@@ -172,8 +172,8 @@ pub struct VarConfig {
     /// a multiple of it. Fixed at start; 0 in a file means the starting `var.bar_ms`.
     #[serde(default, deserialize_with = "numbers::u64")]
     pub grain_ms: u64,
-    /// Extension: how long price history is kept; a run-time window must fit in it. Fixed at start;
-    /// 0 in a file means `2 * (window_bars + 2) * bar_ms`.
+    /// Extension: how long a replaced price is kept; a run-time window must fit in it. Fixed at
+    /// start; 0 in a file means `(window_bars + 2) * bar_ms`, the window and two bars.
     #[serde(default, deserialize_with = "numbers::u64")]
     pub retention_ms: u64,
 }
@@ -189,7 +189,7 @@ impl VarConfig {
         }
         if self.retention_ms == 0 {
             let bars = u64::try_from(self.window_bars).unwrap_or(u64::MAX).saturating_add(2);
-            self.retention_ms = bars.saturating_mul(self.bar_ms).saturating_mul(2);
+            self.retention_ms = bars.saturating_mul(self.bar_ms);
         }
     }
 }
