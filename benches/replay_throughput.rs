@@ -188,7 +188,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             workers: w,
             progress: false,
             database_url: None,
-        arrangement_sizes: None,
+            arrangement_sizes: None,
         };
         let started = Instant::now();
         let summary = replay(&options)?;

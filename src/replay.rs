@@ -20,8 +20,8 @@ use nexus_sinks::postgres::{PostgresError, PostgresSink, PostgresSinkConfig};
 use nexus_sources::bridge::{self, BridgeError};
 use nexus_sources::recording::{RecordingError, RecordingReader};
 
-use crate::progress::Progress;
 use crate::arrangements::ArrangementSizes;
+use crate::progress::Progress;
 use crate::worker;
 
 /// Items per round of the feeder (spread over the workers).
@@ -164,7 +164,8 @@ pub fn replay(options: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
         .spawn(move || bridge::feed_recording(&mut reader, &senders, BATCH_ITEMS))
         .map_err(|_| ReplayError::Panicked("feeder"))?;
 
-    let guards = worker::start(receivers, options.config.clone(), sink_tx, options.arrangement_sizes.clone()).map_err(ReplayError::Worker)?;
+    let guards = worker::start(receivers, options.config.clone(), sink_tx, options.arrangement_sizes.clone())
+        .map_err(ReplayError::Worker)?;
     let worker_results = guards.join();
 
     let fed = feeder.join().map_err(|_| ReplayError::Panicked("feeder"))?;
