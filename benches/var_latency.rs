@@ -111,7 +111,8 @@ impl Paths {
         pnl.sort();
         let (var_hist_95, es_hist_95) = historical(&pnl, 95)?;
         let (var_hist_99, es_hist_99) = historical(&pnl, 99)?;
-        let (var_param_95, var_param_99) = parametric(&pnl);
+        let values: Vec<f64> = pnl.iter().map(|l| l.to_f64()).collect();
+        let (var_param_95, var_param_99) = parametric(&values);
         Some(VarFigures {
             account: CompactString::from("desk"),
             returns: pnl.len() as u64,

@@ -5,7 +5,7 @@ use nexus_model::records::{StressPnl, VarFigures};
 use nexus_model::{Asset, Dec};
 use serde::{Deserialize, Serialize};
 
-use super::figures::{historical, parametric};
+use super::figures::{TERM_DECIMALS, from_fixed, historical, parametric};
 use super::series::Series;
 
 /// One fact about an account, as the per-account reduces receive them.
@@ -37,23 +37,26 @@ pub fn var_figures(account: &CompactString, facts: &[(&AccountFact, isize)]) -> 
         return None;
     }
     let (mut net, mut gross) = (Dec::ZERO, Dec::ZERO);
-    let mut pnl = Vec::with_capacity(bars as usize);
+    let mut units: Vec<i128> = Vec::with_capacity(bars as usize);
     for fact in present() {
         match fact {
             AccountFact::Exposure(_, exposure) => {
                 net = net.checked_add(*exposure)?;
                 gross = gross.checked_add(exposure.abs())?;
             }
-            AccountFact::Pnl(series) => pnl.extend(series.0.iter().map(|(_, value)| *value)),
+            AccountFact::Pnl(series) => units.extend(series.0.iter().map(|(_, value)| *value)),
             AccountFact::Window { .. } | AccountFact::Shock(..) => {}
         }
     }
     // Bars of the window without a P&L record had no non-zero return on a held asset.
-    pnl.resize(pnl.len().max(bars as usize), Dec::ZERO);
-    pnl.sort();
+    units.resize(units.len().max(bars as usize), 0);
+    units.sort_unstable();
+    let pnl: Vec<Dec> = units.iter().map(|u| from_fixed(*u)).collect();
+    let scale = 10f64.powi(TERM_DECIMALS as i32);
+    let values: Vec<f64> = units.iter().map(|u| *u as f64 / scale).collect();
     let (var_hist_95, es_hist_95) = historical(&pnl, 95)?;
     let (var_hist_99, es_hist_99) = historical(&pnl, 99)?;
-    let (var_param_95, var_param_99) = parametric(&pnl);
+    let (var_param_95, var_param_99) = parametric(&values);
     Some(VarFigures {
         account: account.clone(),
         returns: pnl.len() as u64,

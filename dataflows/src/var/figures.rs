@@ -20,8 +20,21 @@ pub const Z_99: f64 = 2.3263478740;
 
 /// One term of a scenario P&L: `exposure * ret`, rounded half-even to [`TERM_DECIMALS`].
 pub fn pnl_term(exposure: Dec, ret: Dec) -> Option<Dec> {
-    let product = exposure.inner().checked_mul(ret.inner())?;
-    Some(Dec::new(product.round_dp(TERM_DECIMALS)))
+    pnl_term_fixed(exposure, ret).map(from_fixed)
+}
+
+/// [`pnl_term`] as a fixed-point integer: units of `10^-TERM_DECIMALS`. Sums of these are plain
+/// integer additions, which is what the P&L series adds up (far cheaper than decimal additions,
+/// which rescale and normalize).
+pub fn pnl_term_fixed(exposure: Dec, ret: Dec) -> Option<i128> {
+    let rounded = exposure.inner().checked_mul(ret.inner())?.round_dp(TERM_DECIMALS);
+    let widen = 10i128.checked_pow(TERM_DECIMALS.checked_sub(rounded.scale())?)?;
+    rounded.mantissa().checked_mul(widen)
+}
+
+/// A fixed-point sum of terms back as a decimal.
+pub fn from_fixed(units: i128) -> Dec {
+    Dec::new(Decimal::from_i128_with_scale(units, TERM_DECIMALS))
 }
 
 /// The return between two closes: `close / previous - 1`.
@@ -49,13 +62,13 @@ pub fn historical(sorted: &[Dec], level: u32) -> Option<(Dec, Dec)> {
 }
 
 /// Parametric VaR at 95% and 99%: `z * sigma` with `sigma^2` the sample variance (N - 1) of the
-/// window's P&L, which equals `sum_s sum_s' E_s E_s' cov(r_s, r_s')`. Zero below two bars.
-pub fn parametric(pnl: &[Dec]) -> (Float, Float) {
-    let n = pnl.len();
+/// window's P&L (given as `f64`, as the definition allows), which equals
+/// `sum_s sum_s' E_s E_s' cov(r_s, r_s')`. Zero below two bars.
+pub fn parametric(values: &[f64]) -> (Float, Float) {
+    let n = values.len();
     if n < 2 {
         return (Float(0.0), Float(0.0));
     }
-    let values: Vec<f64> = pnl.iter().map(|l| l.to_f64()).collect();
     let mean = values.iter().sum::<f64>() / n as f64;
     let variance = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1) as f64;
     let sigma = variance.max(0.0).sqrt();
@@ -95,7 +108,7 @@ mod tests {
 
     #[test]
     fn parametric_is_z_times_the_sample_deviation() {
-        let (p95, p99) = parametric(&[dec("1"), dec("-1"), dec("1"), dec("-1")]);
+        let (p95, p99) = parametric(&[1.0, -1.0, 1.0, -1.0]);
         let sigma = (4.0f64 / 3.0).sqrt();
         assert!((p95.0 - Z_95 * sigma).abs() < 1e-12);
         assert!((p99.0 - Z_99 * sigma).abs() < 1e-12);
@@ -106,5 +119,8 @@ mod tests {
         let r = bar_return(dec("3"), dec("7")).unwrap();
         let term = pnl_term(dec("1000"), r).unwrap();
         assert_eq!(term.to_string(), "-571.4285714285714286");
+        assert_eq!(pnl_term_fixed(dec("1000"), r), Some(-5_714_285_714_285_714_286));
+        assert_eq!(pnl_term_fixed(dec("2"), dec("0.5")), Some(10_000_000_000_000_000));
+        assert_eq!(from_fixed(10_000_000_000_000_000), Dec::ONE);
     }
 }

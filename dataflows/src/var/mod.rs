@@ -35,7 +35,7 @@ pub use returns::ReturnFact;
 pub use series::Series;
 
 use crate::Time;
-use figures::pnl_term;
+use figures::pnl_term_fixed;
 
 /// The outputs of the positions and VaR dataflow.
 pub struct Risk<'s> {
@@ -135,7 +135,7 @@ pub fn risk<'s>(
     let series_by_asset = window_returns
         .reduce_named("ReturnSeries", |_asset, returns, output| {
             let present = returns.iter().filter(|(_, count)| *count > 0).map(|((bar, r), _)| (*bar, *r));
-            output.push((Series::from_values(present), 1isize));
+            output.push((present.collect::<Vec<(u64, Dec)>>(), 1isize));
         })
         .arrange_by_key_named("SeriesByAsset");
 
@@ -144,7 +144,7 @@ pub fn risk<'s>(
     let exposure_by_asset = exposures.clone().arrange_by_key_named("ExposureByAsset");
     let pnl = exposure_by_asset
         .join_core(series_by_asset, |_asset, (account, exposure), returns| {
-            let terms = returns.0.iter().filter_map(|(bar, r)| Some((*bar, pnl_term(*exposure, *r)?)));
+            let terms = returns.iter().filter_map(|(bar, r)| Some((*bar, pnl_term_fixed(*exposure, *r)?)));
             Some((account.clone(), Series::from_values(terms)))
         })
         .explode(|(account, series)| Some((account, series)))

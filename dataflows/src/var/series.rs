@@ -1,22 +1,23 @@
-//! `Series`: a scenario P&L vector (one decimal per bar) that differential adds up as a difference.
+//! `Series`: a scenario P&L vector (one fixed-point value per bar) that differential adds up as a
+//! difference.
 
 use differential_dataflow::difference::{Abelian, IsZero, Monoid, Multiply, Semigroup};
-use nexus_model::Dec;
 use serde::{Deserialize, Serialize};
 
-/// Sparse values per bar, sorted by bar, without zeros.
+/// Sparse values per bar, sorted by bar, without zeros: fixed-point P&L terms in units of
+/// `10^-TERM_DECIMALS` (see [`super::figures::pnl_term_fixed`]).
 ///
 /// Used as a differential difference, so that an account's P&L per bar is one arranged value: a
 /// changed exposure contributes `(new - old) * r_s` for all the window's bars as one update instead
-/// of one update per bar. Addition merges bar by bar; the terms are fixed-scale decimals, so the
-/// sums are exact and a retraction cancels its insertion.
+/// of one update per bar. Addition merges bar by bar with integer additions, so the sums are exact
+/// and a retraction cancels its insertion.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Series(pub Vec<(u64, Dec)>);
+pub struct Series(pub Vec<(u64, i128)>);
 
 impl Series {
     /// A series from values in any order (zeros dropped, equal bars added).
-    pub fn from_values(values: impl IntoIterator<Item = (u64, Dec)>) -> Series {
-        let mut sorted: Vec<(u64, Dec)> = values.into_iter().collect();
+    pub fn from_values(values: impl IntoIterator<Item = (u64, i128)>) -> Series {
+        let mut sorted: Vec<(u64, i128)> = values.into_iter().collect();
         sorted.sort_by_key(|(bar, _)| *bar);
         let mut series = Series::default();
         series.plus_equals(&Series(sorted));
@@ -37,8 +38,7 @@ impl Semigroup for Series {
         loop {
             let next = match (left.peek(), right.peek()) {
                 (Some((a, x)), Some((b, y))) if a == b => {
-                    let mut sum = *x;
-                    sum.plus_equals(y);
+                    let sum = x.saturating_add(*y);
                     let bar = *a;
                     left.next();
                     right.next();
@@ -49,8 +49,8 @@ impl Semigroup for Series {
                 (Some(_), None) => left.next().copied(),
                 (None, None) => break,
             }
-            .unwrap_or((0, Dec::ZERO));
-            if !next.1.is_zero() {
+            .unwrap_or((0, 0));
+            if next.1 != 0 {
                 merged.push(next);
             }
         }
@@ -67,7 +67,7 @@ impl Monoid for Series {
 impl Abelian for Series {
     fn negate(&mut self) {
         for (_, value) in &mut self.0 {
-            value.negate();
+            *value = -*value;
         }
     }
 }
@@ -78,7 +78,7 @@ impl Multiply<isize> for Series {
         if *rhs == 0 {
             return Series::default();
         }
-        Series(self.0.into_iter().map(|(bar, value)| (bar, value.multiply(rhs))).collect())
+        Series(self.0.into_iter().map(|(bar, value)| (bar, value.saturating_mul(*rhs as i128))).collect())
     }
 }
 
@@ -86,19 +86,15 @@ impl Multiply<isize> for Series {
 mod tests {
     use super::*;
 
-    fn dec(text: &str) -> Dec {
-        Dec::parse(text).unwrap()
-    }
-
     #[test]
     fn addition_merges_by_bar_and_drops_zeros() {
-        let mut a = Series::from_values([(3, dec("1.5")), (1, dec("2"))]);
-        a.plus_equals(&Series(vec![(1, dec("-2")), (2, dec("0.25")), (5, dec("1"))]));
-        assert_eq!(a, Series(vec![(2, dec("0.25")), (3, dec("1.5")), (5, dec("1"))]));
+        let mut a = Series::from_values([(3, 150), (1, 200)]);
+        a.plus_equals(&Series(vec![(1, -200), (2, 25), (5, 100)]));
+        assert_eq!(a, Series(vec![(2, 25), (3, 150), (5, 100)]));
         let mut b = a.clone();
         b.negate();
         a.plus_equals(&b);
         assert!(a.is_zero());
-        assert_eq!(Series(vec![(1, dec("2"))]).multiply(&-3), Series(vec![(1, dec("-6"))]));
+        assert_eq!(Series(vec![(1, 2)]).multiply(&-3), Series(vec![(1, -6)]));
     }
 }
