@@ -188,3 +188,54 @@ pub fn summary_line(state: &DemoState, rates: &Rates) -> String {
         max
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use nexus_model::records::VarFigures;
+    use nexus_model::{Dec, Float};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+
+    fn figures(account: &str, var_99: &str) -> VarFigures {
+        let dec = |text: &str| Dec::parse(text).unwrap_or(Dec::ZERO);
+        VarFigures {
+            account: account.into(),
+            returns: 240,
+            exposure_net: dec("55468.75"),
+            exposure_gross: dec("94531.25"),
+            var_hist_95: dec("19882.8125"),
+            es_hist_95: dec("20175.78125"),
+            var_hist_99: dec(var_99),
+            es_hist_99: dec(var_99),
+            var_param_95: Float(19402.9),
+            var_param_99: Float(27441.9),
+        }
+    }
+
+    #[test]
+    fn the_view_shows_var_per_account_next_to_the_opportunities() {
+        let mut state = DemoState::default();
+        state.var.insert("desk-a".into(), figures("desk-a", "20468.75"));
+        state.var.insert("desk-b".into(), figures("desk-b", "1389.03"));
+        let rates = Rates { events: 10, events_per_second: 5.0, simulated_seconds: 2.0 };
+        let mut terminal = Terminal::new(TestBackend::new(160, 40)).expect("test terminal");
+        terminal.draw(|frame| draw(frame, &state, &rates)).expect("draws");
+        let screen: String = terminal.backend().buffer().content().iter().map(|cell| cell.symbol()).collect();
+        assert!(screen.contains("top opportunities"));
+        assert!(screen.contains("value-at-risk per account"));
+        assert!(screen.contains("desk-a") && screen.contains("20,469") && screen.contains("94,531"));
+        assert!(screen.contains("desk-b") && screen.contains("1,389"));
+        let line = summary_line(&state, &rates);
+        assert!(line.contains("VaR 99 desk-a 20,469 desk-b 1,389"), "{line}");
+    }
+
+    #[test]
+    fn money_groups_thousands_and_keeps_the_sign() {
+        assert_eq!(money(1234567.4), "1,234,567");
+        assert_eq!(money(-1000.0), "-1,000");
+        assert_eq!(money(999.5), "1,000");
+        assert_eq!(money(0.0), "0");
+    }
+}
