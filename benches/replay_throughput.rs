@@ -142,11 +142,7 @@ fn generate_simulated(path: &Path, messages: usize) -> std::io::Result<()> {
         until += 1_000_000;
         simulator.advance(until, &mut batch);
         for message in batch.drain(..).take(messages - written) {
-            writeln!(
-                out,
-                "{{\"recv_us\":{},\"subject\":\"{}\",\"payload\":{}}}",
-                message.recv_us, message.subject, message.payload
-            )?;
+            writeln!(out, "{}", message.recording_line())?;
             written += 1;
         }
     }

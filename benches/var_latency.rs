@@ -16,7 +16,7 @@ use std::time::Instant;
 use compact_str::CompactString;
 use differential_dataflow::input::{Input, InputSession};
 use hdrhistogram::Histogram;
-use nexus_dataflows::var::figures::{historical, parametric, pnl_term};
+use nexus_dataflows::var::figures::{pnl_term, var_record};
 use nexus_dataflows::var::{PriceHistory, PriceTick, Shock, VarParams, risk};
 use nexus_model::config::Config;
 use nexus_model::market::{Fill, Side};
@@ -109,22 +109,8 @@ impl Paths {
             }
         }
         pnl.sort();
-        let (var_hist_95, es_hist_95) = historical(&pnl, 95)?;
-        let (var_hist_99, es_hist_99) = historical(&pnl, 99)?;
         let values: Vec<f64> = pnl.iter().map(|l| l.to_f64()).collect();
-        let (var_param_95, var_param_99) = parametric(&values);
-        Some(VarFigures {
-            account: CompactString::from("desk"),
-            returns: pnl.len() as u64,
-            exposure_net: net,
-            exposure_gross: gross,
-            var_hist_95,
-            es_hist_95,
-            var_hist_99,
-            es_hist_99,
-            var_param_95,
-            var_param_99,
-        })
+        var_record(CompactString::from("desk"), net, gross, &pnl, &values)
     }
 }
 

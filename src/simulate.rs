@@ -40,11 +40,7 @@ pub fn write_recording(path: &std::path::Path, seed: u64, seconds: u64) -> std::
     for second in 1..=seconds {
         simulator.advance(config.start_us + second * 1_000_000, &mut messages);
         for message in messages.drain(..) {
-            writeln!(
-                out,
-                "{{\"recv_us\":{},\"subject\":\"{}\",\"payload\":{}}}",
-                message.recv_us, message.subject, message.payload
-            )?;
+            writeln!(out, "{}", message.recording_line())?;
             written += 1;
         }
     }

@@ -66,44 +66,17 @@ impl DemoState {
                 let ordered = updates.iter().filter(|(_, d)| *d < 0).chain(updates.iter().filter(|(_, d)| *d > 0));
                 for (data, diff) in ordered {
                     match stream {
-                        OutputStream::Snapshots => {
-                            if let Ok(s) = serde_json::from_str::<Snapshot>(data) {
-                                let key = (s.venue.name().to_string(), s.symbol.to_string());
-                                if *diff > 0 {
-                                    self.snapshots.insert(key, s);
-                                } else if self.snapshots.get(&key) == Some(&s) {
-                                    self.snapshots.remove(&key);
-                                }
-                            }
-                        }
+                        OutputStream::Snapshots => apply_keyed(&mut self.snapshots, data, *diff, |s: &Snapshot| {
+                            (s.venue.name().to_string(), s.symbol.to_string())
+                        }),
                         OutputStream::Discrepancies => {
-                            if let Ok(d) = serde_json::from_str::<Discrepancy>(data) {
-                                let key = (d.venue.name().to_string(), d.symbol.to_string());
-                                if *diff > 0 {
-                                    self.discrepancies.insert(key, d);
-                                } else if self.discrepancies.get(&key) == Some(&d) {
-                                    self.discrepancies.remove(&key);
-                                }
-                            }
+                            apply_keyed(&mut self.discrepancies, data, *diff, |d: &Discrepancy| {
+                                (d.venue.name().to_string(), d.symbol.to_string())
+                            })
                         }
-                        OutputStream::Ranked => {
-                            if let Ok(r) = serde_json::from_str::<Ranked>(data) {
-                                if *diff > 0 {
-                                    self.ranked.insert(r.rank, r);
-                                } else if self.ranked.get(&r.rank) == Some(&r) {
-                                    self.ranked.remove(&r.rank);
-                                }
-                            }
-                        }
+                        OutputStream::Ranked => apply_keyed(&mut self.ranked, data, *diff, |r: &Ranked| r.rank),
                         OutputStream::Var => {
-                            if let Ok(v) = serde_json::from_str::<VarFigures>(data) {
-                                let key = v.account.to_string();
-                                if *diff > 0 {
-                                    self.var.insert(key, v);
-                                } else if self.var.get(&key) == Some(&v) {
-                                    self.var.remove(&key);
-                                }
-                            }
+                            apply_keyed(&mut self.var, data, *diff, |v: &VarFigures| v.account.to_string())
                         }
                         OutputStream::Opportunities => {
                             self.opportunities = self.opportunities.saturating_add_signed(*diff as i64);
@@ -132,5 +105,22 @@ impl DemoState {
             return (0.0, 0.0, 0.0);
         }
         (ms(self.latency.value_at_quantile(0.5)), ms(self.latency.value_at_quantile(0.99)), ms(self.latency.max()))
+    }
+}
+
+/// Applies one update of a stream whose records are keyed: an insertion sets the key's record, a
+/// retraction removes it only if it is still the one retracted (retractions come first in a time).
+fn apply_keyed<K: Ord, R: serde::de::DeserializeOwned + PartialEq>(
+    map: &mut BTreeMap<K, R>,
+    data: &str,
+    diff: isize,
+    key: impl Fn(&R) -> K,
+) {
+    let Ok(record) = serde_json::from_str::<R>(data) else { return };
+    let key = key(&record);
+    if diff > 0 {
+        map.insert(key, record);
+    } else if map.get(&key) == Some(&record) {
+        map.remove(&key);
     }
 }

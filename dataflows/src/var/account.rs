@@ -5,7 +5,7 @@ use nexus_model::records::{StressPnl, VarFigures};
 use nexus_model::{Asset, Dec};
 use serde::{Deserialize, Serialize};
 
-use super::figures::{TERM_DECIMALS, from_fixed, historical, parametric};
+use super::figures::{TERM_DECIMALS, from_fixed, var_record};
 use super::series::Series;
 
 /// One fact about an account, as the per-account reduces receive them.
@@ -54,21 +54,7 @@ pub fn var_figures(account: &CompactString, facts: &[(&AccountFact, isize)]) -> 
     let pnl: Vec<Dec> = units.iter().map(|u| from_fixed(*u)).collect();
     let scale = 10f64.powi(TERM_DECIMALS as i32);
     let values: Vec<f64> = units.iter().map(|u| *u as f64 / scale).collect();
-    let (var_hist_95, es_hist_95) = historical(&pnl, 95)?;
-    let (var_hist_99, es_hist_99) = historical(&pnl, 99)?;
-    let (var_param_95, var_param_99) = parametric(&values);
-    Some(VarFigures {
-        account: account.clone(),
-        returns: pnl.len() as u64,
-        exposure_net: net,
-        exposure_gross: gross,
-        var_hist_95,
-        es_hist_95,
-        var_hist_99,
-        es_hist_99,
-        var_param_95,
-        var_param_99,
-    })
+    var_record(account.clone(), net, gross, &pnl, &values)
 }
 
 /// The `stress` records of an account: for each scenario, `sum_s E_s * shock_s`.

@@ -1,6 +1,8 @@
 //! The arithmetic of DESIGN 5.3 on one account's window: scenario P&L terms, historical VaR and
 //! expected shortfall in exact decimals, parametric VaR in floating point.
 
+use compact_str::CompactString;
+use nexus_model::records::VarFigures;
 use nexus_model::{Dec, Float};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -73,6 +75,26 @@ pub fn parametric(values: &[f64]) -> (Float, Float) {
     let variance = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1) as f64;
     let sigma = variance.max(0.0).sqrt();
     (Float(Z_95 * sigma), Float(Z_99 * sigma))
+}
+
+/// The `var` record of an account from its exposures and the window's P&L, sorted ascending
+/// (`pnl` exactly, `values` the same figures as `f64` for the parametric side).
+pub fn var_record(account: CompactString, net: Dec, gross: Dec, pnl: &[Dec], values: &[f64]) -> Option<VarFigures> {
+    let (var_hist_95, es_hist_95) = historical(pnl, 95)?;
+    let (var_hist_99, es_hist_99) = historical(pnl, 99)?;
+    let (var_param_95, var_param_99) = parametric(values);
+    Some(VarFigures {
+        account,
+        returns: pnl.len() as u64,
+        exposure_net: net,
+        exposure_gross: gross,
+        var_hist_95,
+        es_hist_95,
+        var_hist_99,
+        es_hist_99,
+        var_param_95,
+        var_param_99,
+    })
 }
 
 fn negate(value: Dec) -> Dec {

@@ -10,6 +10,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use crate::complete::CompleteBatch;
 
 use super::MIGRATOR;
+use super::changes::net_changes;
 
 /// Why the PostgreSQL sink failed.
 #[derive(Debug, thiserror::Error)]
@@ -43,9 +44,6 @@ pub struct PostgresSink {
     name: String,
     committed: LogicalTime,
 }
-
-/// The state of one (venue, asset) after a batch: upsert a snapshot, or delete the row.
-type SnapshotChange = Option<(Snapshot, LogicalTime)>;
 
 impl PostgresSink {
     /// Wraps a pool after checking migrations and reading the committed frontier.
@@ -123,18 +121,9 @@ pub(super) fn parse<T: serde::de::DeserializeOwned>(stream: OutputStream, data: 
 }
 
 async fn write_snapshots(tx: &mut Transaction<'_, Postgres>, batch: &CompleteBatch) -> Result<(), PostgresError> {
-    // Net effect per (venue, asset): within a time retractions come before insertions.
-    let mut changes: BTreeMap<(String, String), SnapshotChange> = BTreeMap::new();
-    for (time, streams) in &batch.times {
-        let Some(updates) = streams.get(&OutputStream::Snapshots) else { continue };
-        for removal in [true, false] {
-            for (data, diff) in updates.iter().filter(|(_, diff)| (*diff < 0) == removal) {
-                let snapshot: Snapshot = parse(OutputStream::Snapshots, data)?;
-                let key = (snapshot.venue.name().to_string(), snapshot.symbol.to_string());
-                changes.insert(key, if *diff > 0 { Some((snapshot, *time)) } else { None });
-            }
-        }
-    }
+    // Net effect per (venue, asset).
+    let changes =
+        net_changes(batch, OutputStream::Snapshots, |s: &Snapshot| (s.venue.name().to_string(), s.symbol.to_string()))?;
     let (mut gone_venues, mut gone_symbols) = (Vec::new(), Vec::new());
     let mut rows = SnapshotRows::default();
     for ((venue, symbol), change) in changes {

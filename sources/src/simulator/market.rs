@@ -41,6 +41,13 @@ pub struct SimMessage {
     pub payload: String,
 }
 
+impl SimMessage {
+    /// The message as one line of a recording (DESIGN 3), without the newline.
+    pub fn recording_line(&self) -> String {
+        format!("{{\"recv_us\":{},\"subject\":\"{}\",\"payload\":{}}}", self.recv_us, self.subject, self.payload)
+    }
+}
+
 /// A feed and how often it publishes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Feed {
