@@ -10,9 +10,12 @@
 //!   [`opportunities::oracle`].
 //! - [`var`]: fills and reference prices -> `positions`, rolling `var` and `stress` per account
 //!   (DESIGN 5.3), with [`var::oracle`].
+//! - [`surveillance`]: order events and trades -> manipulation `alerts` (DESIGN 5.4), with
+//!   [`surveillance::oracle`].
 
 pub mod opportunities;
 pub mod reconcile;
+pub mod surveillance;
 pub mod var;
 
 /// Logical time of every dataflow (microseconds).

@@ -12,12 +12,15 @@
 //!   the primitive under every time-based rule.
 //! - [`time_shift`]: [`delay_until`] (hide a record until a time of its own), [`sample_every`] (the
 //!   collection as of the last grain boundary) and [`linger`] (the values of the last span).
+//! - [`freeze_at`]: keeps each record as it was just before a time of its own (an alert whose
+//!   episode has settled), whatever its inputs do later.
 //! - [`decimal_sum`]: exact decimal sums per key as differential differences, so that a retraction
 //!   cancels its insertion to the last digit.
 //! - [`with_params`]: joins a collection with a small, global parameter collection that is broadcast
 //!   to every worker, so parameters can change at run time without funnelling the data to one worker.
 
 pub mod decimal_sum;
+pub mod freeze;
 pub mod harness;
 pub mod latest_by_key;
 pub mod retract_at;
@@ -27,6 +30,7 @@ pub mod top_k;
 pub mod with_params;
 
 pub use decimal_sum::{DecimalSum, sum_by_key};
+pub use freeze::freeze_at;
 pub use latest_by_key::latest_by_key;
 pub use retract_at::retract_at;
 pub use schedule::schedule;

@@ -4,6 +4,7 @@
 //! lines where `data` is the record serialized here. Decimals serialize as normalized strings
 //! (through [`Dec`]); figures the definitions give as floating point serialize as JSON numbers.
 
+mod alert;
 mod risk;
 
 use std::fmt;
@@ -15,6 +16,7 @@ use crate::decimal::Dec;
 use crate::funding::FundingSource;
 use crate::venue::Venue;
 
+pub use alert::{Alert, AlertDetails, Pattern, Severity};
 pub use risk::{Position, StressPnl, VarFigures};
 
 /// Every output stream of DESIGN section 6, in the order their files are listed.
