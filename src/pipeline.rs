@@ -9,10 +9,11 @@ use differential_dataflow::VecCollection;
 use differential_dataflow::input::{Input, InputSession};
 use nexus_dataflows::opportunities::{OpportunityParams, opportunities};
 use nexus_dataflows::reconcile::{ReconcileParams, reconcile};
+use nexus_dataflows::surveillance::{AccountGroups, OrderFact, SurveillanceParams, TradeFact, surveillance};
 use nexus_dataflows::var::{PriceHistory, PriceTick, Shock, VarParams, risk};
 use nexus_model::config::Config;
 use nexus_model::funding::{FundingObservation, FundingSource, FundingUpdate, ObservationKey};
-use nexus_model::market::{BookTop, Fill};
+use nexus_model::market::{BookTop, Fill, OrderEvent, Trade};
 use nexus_model::records::{OutputStream, Parameter, Rejected};
 use nexus_model::{Asset, Dec, Venue};
 use nexus_operators::latest_by_key;
@@ -46,6 +47,14 @@ pub struct PipelineInputs {
     var_params: InputSession<Time, VarParams, isize>,
     /// The stress scenarios' shocks.
     shocks: InputSession<Time, Shock, isize>,
+    /// Order events from the venues' order feeds, never retracted.
+    orders: InputSession<Time, OrderFact, isize>,
+    /// Public trades, never retracted.
+    trades: InputSession<Time, TradeFact, isize>,
+    /// The surveillance parameters (one record in the collection).
+    surveillance_params: InputSession<Time, SurveillanceParams, isize>,
+    /// The account groups (one record in the collection).
+    account_groups: InputSession<Time, AccountGroups, isize>,
     /// The opportunity parameters (one record in the collection).
     opportunity_params: InputSession<Time, OpportunityParams, isize>,
     /// The reconciliation parameters (one record in the collection).
@@ -76,6 +85,10 @@ pub fn build<'s>(
     let latest_fills = latest_by_key(fills.to_stream(scope)).map(|(_key, (_seq, fill))| fill);
     let (var_params, var_parameters) = scope.new_collection();
     let (shocks, shock_records) = scope.new_collection();
+    let (orders, order_facts) = scope.new_collection();
+    let (trades, trade_facts) = scope.new_collection();
+    let (surveillance_params, surveillance_parameters) = scope.new_collection();
+    let (account_groups, groups) = scope.new_collection();
     let (reconcile_params, params) = scope.new_collection();
     let (opportunity_params, scoring) = scope.new_collection();
     let (interval_overrides, overrides) = scope.new_collection();
@@ -89,6 +102,8 @@ pub fn build<'s>(
     emit(scored.opportunities, OutputStream::Opportunities, sink, probe);
     emit(scored.ranked, OutputStream::Ranked, sink, probe);
     emit(reconciled.discrepancies, OutputStream::Discrepancies, sink, probe);
+    let alerts = surveillance(order_facts, trade_facts, surveillance_parameters, groups);
+    emit(alerts, OutputStream::Alerts, sink, probe);
     emit(risk.positions, OutputStream::Positions, sink, probe);
     emit(risk.var, OutputStream::Var, sink, probe);
     emit(risk.stress, OutputStream::Stress, sink, probe);
@@ -102,6 +117,10 @@ pub fn build<'s>(
         fills,
         var_params,
         shocks,
+        orders,
+        trades,
+        surveillance_params,
+        account_groups,
         opportunity_params,
         reconcile_params,
         interval_overrides,
@@ -136,6 +155,8 @@ impl PipelineInputs {
         self.reconcile_params.insert(ReconcileParams::from_config(config));
         self.opportunity_params.insert(OpportunityParams::from_config(config));
         self.var_params.insert(VarParams::from_config(config));
+        self.surveillance_params.insert(SurveillanceParams::from_config(config));
+        self.account_groups.insert(AccountGroups::from_config(config));
         for shock in Shock::all_of(config) {
             self.shocks.insert(shock);
         }
@@ -163,6 +184,16 @@ impl PipelineInputs {
         if old != new {
             self.var_params.update_at(old, time, -1);
             self.var_params.update_at(new, time, 1);
+        }
+        let (old, new) = (SurveillanceParams::from_config(previous), SurveillanceParams::from_config(next));
+        if old != new {
+            self.surveillance_params.update_at(old, time, -1);
+            self.surveillance_params.update_at(new, time, 1);
+        }
+        let (old, new) = (AccountGroups::from_config(previous), AccountGroups::from_config(next));
+        if old != new {
+            self.account_groups.update_at(old, time, -1);
+            self.account_groups.update_at(new, time, 1);
         }
         let (old, new) = (Shock::all_of(previous), Shock::all_of(next));
         for shock in old.iter().filter(|s| !new.contains(s)) {
@@ -204,6 +235,16 @@ impl PipelineInputs {
         self.fills.send(((fill.venue, fill.fill_id.clone()), Some((seq, fill)), time));
     }
 
+    /// An order event at `time`; `seq` orders the events of one time.
+    pub fn order(&mut self, event: OrderEvent, seq: u64, time: Time) {
+        self.orders.update_at(OrderFact { time, seq, event }, time, 1);
+    }
+
+    /// A public trade at `time`; `seq` orders the trades of one time.
+    pub fn trade(&mut self, trade: Trade, seq: u64, time: Time) {
+        self.trades.update_at(TradeFact { time, seq, trade }, time, 1);
+    }
+
     /// A top of book, upserted at `time`; `seq` orders books of one key at one time.
     pub fn book(&mut self, book: BookTop, seq: u64, time: Time) {
         self.books.send(((book.venue, book.asset.clone()), Some((seq, book)), time));
@@ -228,6 +269,10 @@ impl PipelineInputs {
             self.fills.advance_to(time);
             self.var_params.advance_to(time);
             self.shocks.advance_to(time);
+            self.orders.advance_to(time);
+            self.trades.advance_to(time);
+            self.surveillance_params.advance_to(time);
+            self.account_groups.advance_to(time);
             self.opportunity_params.advance_to(time);
             self.reconcile_params.advance_to(time);
             self.interval_overrides.advance_to(time);
@@ -244,6 +289,10 @@ impl PipelineInputs {
         self.fills.flush();
         self.var_params.flush();
         self.shocks.flush();
+        self.orders.flush();
+        self.trades.flush();
+        self.surveillance_params.flush();
+        self.account_groups.flush();
         self.opportunity_params.flush();
         self.reconcile_params.flush();
         self.interval_overrides.flush();

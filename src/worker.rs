@@ -132,9 +132,10 @@ fn apply(item: Item, decoder: &mut Decoder, inputs: &mut PipelineInputs, config:
                 }
                 Ok(Input::Book(book)) => inputs.book(book, seq, time),
                 Ok(Input::Fill(fill)) => inputs.fill(fill, seq, time),
-                // Trades, order events and halts are decoded and validated; the dataflows that
-                // consume them arrive with their own issues.
-                Ok(Input::Trade(_) | Input::Order(_) | Input::Halt(_)) => {}
+                Ok(Input::Trade(trade)) => inputs.trade(trade, seq, time),
+                Ok(Input::Order(event)) => inputs.order(event, seq, time),
+                // Halts are decoded and validated; the risk gate that consumes them is issue 7's.
+                Ok(Input::Halt(_)) => {}
                 Err(rejected) => inputs.rejected(rejected, time),
             });
         }

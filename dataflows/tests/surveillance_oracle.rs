@@ -121,12 +121,8 @@ fn build(events: &[(u64, Event)]) -> Built {
     let (mut p, mut g) = (0usize, 0usize);
     updates.push((In::Params(params(p)), 0, 1));
     updates.push((In::Groups(groups(g)), 0, 1));
-    let mut history = History {
-        orders: Vec::new(),
-        trades: Vec::new(),
-        params: vec![(0, params(p))],
-        groups: vec![(0, groups(g))],
-    };
+    let mut history =
+        History { orders: Vec::new(), trades: Vec::new(), params: vec![(0, params(p))], groups: vec![(0, groups(g))] };
     let mut placed: Vec<OrderEvent> = Vec::new();
     let (mut time, mut seq) = (1u64, 0u64);
     for (position, (gap, event)) in events.iter().enumerate() {

@@ -113,8 +113,10 @@ fn spoofing(key: &OrderKey, events: &[&OrderFact], p: &SurveillanceParams) -> Ve
             .then(|| baseline.iter().copied().sum::<Decimal>() / Decimal::from(baseline.len() as u64));
         let big = match mean {
             None => true,
-            Some(_) => qty.inner() * Decimal::from(baseline.len() as u64)
-                >= p.spoof_size_multiple.inner() * baseline.iter().copied().sum::<Decimal>(),
+            Some(_) => {
+                qty.inner() * Decimal::from(baseline.len() as u64)
+                    >= p.spoof_size_multiple.inner() * baseline.iter().copied().sum::<Decimal>()
+            }
         };
         let Some(fill) = fill else { continue };
         if lifetime > p.spoof_max_lifetime_us
@@ -234,11 +236,8 @@ fn ignition(key: &(Venue, Asset), trades: &[&TradeFact], p: &SurveillanceParams)
     let burst = |a: &TradeFact| {
         let account = aggressor_account(a)?;
         let side = a.trade.aggressor;
-        let window: Vec<&TradeFact> = trades
-            .iter()
-            .copied()
-            .filter(|t| tat(t) >= tat(a) && t.time <= a.time + p.ignition_window_us)
-            .collect();
+        let window: Vec<&TradeFact> =
+            trades.iter().copied().filter(|t| tat(t) >= tat(a) && t.time <= a.time + p.ignition_window_us).collect();
         let own: Vec<&TradeFact> = window
             .iter()
             .copied()
@@ -312,7 +311,8 @@ fn wash(t: &TradeFact, groups: &AccountGroups) -> Option<(Alert, Time)> {
     let group = if buyer == seller {
         None
     } else {
-        let common = groups.groups_of.get(buyer)?.iter().filter(|g| groups.groups_of.get(seller).is_some_and(|s| s.contains(g)));
+        let common =
+            groups.groups_of.get(buyer)?.iter().filter(|g| groups.groups_of.get(seller).is_some_and(|s| s.contains(g)));
         Some(common.min()?.clone())
     };
     let alert = Alert {

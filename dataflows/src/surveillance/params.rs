@@ -108,7 +108,8 @@ impl SurveillanceParams {
     /// sides of its cancel, or a layering episode's span plus the window before it (its
     /// predecessors).
     pub fn order_retention(&self) -> Time {
-        let spoof = self.spoof_max_lifetime_us.max(self.spoof_window_us).saturating_add(self.spoof_settle_after_cancel());
+        let spoof =
+            self.spoof_max_lifetime_us.max(self.spoof_window_us).saturating_add(self.spoof_settle_after_cancel());
         spoof.max(self.layer_window_us.saturating_add(self.layer_settle_after_first()))
     }
 

@@ -61,6 +61,18 @@ pub enum Severity {
     Critical,
 }
 
+impl Severity {
+    /// The severity's name in records and tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
 /// The figures each pattern measured, as JSON fields of `details`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(untagged)]

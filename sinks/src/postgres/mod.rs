@@ -2,6 +2,7 @@
 //! history, and the committed logical-time frontier, all in one transaction per batch. Writing the
 //! same batch twice leaves the tables unchanged.
 
+mod alerts;
 mod changes;
 mod config;
 mod opportunities;
