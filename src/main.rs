@@ -148,6 +148,10 @@ enum Command {
         /// as possible; no NATS needed).
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// With --output: write order flow alone (orders and trades with a manipulation episode
+        /// every minute) until the recording holds N messages: a historical-scan input.
+        #[arg(long, value_name = "N", requires = "output")]
+        order_events: Option<u64>,
     },
     /// Apply the PostgreSQL schema migrations.
     Migrate {
@@ -285,7 +289,17 @@ fn run_cli() -> anyhow::Result<()> {
             say!("recorded {written} messages to {}", output.display());
             Ok(())
         }
-        Command::Simulate { seed, speed, duration, config, output } => {
+        Command::Simulate { seed, speed, duration, config, output, order_events } => {
+            if let (Some(path), Some(events)) = (&output, order_events) {
+                let (written, expected) = nexus::simulate::write_order_flow(path, seed, events)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                say!("wrote {written} order-flow messages to {}; injected episodes must raise:", path.display());
+                for pattern in nexus_model::records::Pattern::ALL {
+                    let count = expected.iter().filter(|e| e.pattern == pattern).count();
+                    say!("  {:<24} {count}", pattern.name());
+                }
+                return Ok(());
+            }
             if let Some(path) = output {
                 let seconds = duration.context("--output needs --duration (simulated seconds)")?;
                 anyhow::ensure!(seconds >= 1.0, "--duration must be at least 1 second");
@@ -359,6 +373,11 @@ fn print_summary(summary: &ReplaySummary, options: &ReplayOptions) {
     say!("rejected: {rejected}");
     for (kind, count) in &summary.outputs.rejected_by_kind {
         say!("  {kind:<24} {count}");
+    }
+    let alerts: i64 = summary.outputs.alerts_by_pattern.values().sum();
+    say!("alerts: {alerts}");
+    for (pattern, count) in summary.outputs.alerts_by_pattern.iter().filter(|(_, count)| **count != 0) {
+        say!("  {:<24} {count}", pattern.name());
     }
     say!("outputs in {}:", options.output.display());
     for (stream, lines) in &summary.outputs.lines {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use async_nats::HeaderMap;
 use bytes::Bytes;
 use nexus_sources::nats::NEXUS_TIME_HEADER;
-use nexus_sources::simulator::{Simulator, SimulatorConfig};
+use nexus_sources::simulator::{ExpectedAlert, OrderFlow, OrderFlowConfig, Simulator, SimulatorConfig};
 
 /// How often the simulator releases messages.
 const TICK: Duration = Duration::from_millis(20);
@@ -46,6 +46,27 @@ pub fn write_recording(path: &std::path::Path, seed: u64, seconds: u64) -> std::
     }
     out.flush()?;
     Ok(written)
+}
+
+/// Writes a recording of order flow alone (benign market makers, trades and a manipulation
+/// episode every minute) until it holds at least `events` messages, as fast as possible; returns
+/// the number written and the alerts the injected episodes must raise.
+pub fn write_order_flow(path: &std::path::Path, seed: u64, events: u64) -> std::io::Result<(u64, Vec<ExpectedAlert>)> {
+    use std::io::Write;
+    let config = OrderFlowConfig { seed, ..OrderFlowConfig::default() };
+    let mut flow = OrderFlow::new(&config);
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let (mut written, mut messages, mut second) = (0u64, Vec::new(), 0u64);
+    while written < events {
+        second += 1;
+        flow.advance(config.start_us + second * 1_000_000, &mut messages);
+        for message in messages.drain(..) {
+            writeln!(out, "{}", message.recording_line())?;
+            written += 1;
+        }
+    }
+    out.flush()?;
+    Ok((written, flow.expected().to_vec()))
 }
 
 /// Publishes the simulated market at `speed` times real time until Ctrl-C or `duration`; returns

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use nexus_model::records::{OutputStream, Rejected};
+use nexus_model::records::{OutputStream, Pattern, Rejected};
 
 use crate::complete::CompleteBatch;
 
@@ -39,6 +39,14 @@ pub struct SinkSummary {
     pub lines: BTreeMap<OutputStream, u64>,
     /// Rejected inputs per reason kind.
     pub rejected_by_kind: BTreeMap<String, u64>,
+    /// Alerts standing at the end, per pattern (the historical scan's summary).
+    pub alerts_by_pattern: BTreeMap<Pattern, i64>,
+}
+
+/// The one field of an alert the summary needs.
+#[derive(serde::Deserialize)]
+struct AlertPattern {
+    pattern: Pattern,
 }
 
 struct StreamFile {
@@ -80,6 +88,11 @@ impl JsonlSink {
                         && let Ok(rejected) = serde_json::from_str::<Rejected>(data)
                     {
                         *self.summary.rejected_by_kind.entry(rejected.kind().to_string()).or_insert(0) += *diff as u64;
+                    }
+                    if *stream == OutputStream::Alerts
+                        && let Ok(alert) = serde_json::from_str::<AlertPattern>(data)
+                    {
+                        *self.summary.alerts_by_pattern.entry(alert.pattern).or_insert(0) += *diff as i64;
                     }
                 }
             }

@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 
 use nexus_model::LogicalTime;
 
+use super::orders::{ExpectedAlert, OrderFlow, OrderFlowConfig};
+
 /// Microseconds per second.
 const SECOND: u64 = 1_000_000;
 
@@ -18,6 +20,8 @@ pub struct SimulatorConfig {
     pub start_us: LogicalTime,
     /// Assets traded on every venue.
     pub assets: Vec<String>,
+    /// Order flow and trades with injected manipulation (started at `start_us`), if any.
+    pub orders: Option<OrderFlowConfig>,
 }
 
 impl Default for SimulatorConfig {
@@ -26,6 +30,7 @@ impl Default for SimulatorConfig {
             seed: 7,
             start_us: 1_763_596_800_000_000,
             assets: ["BTC", "ETH", "SOL", "XRP", "DOGE", "AVAX", "LINK", "ARB"].iter().map(|s| s.to_string()).collect(),
+            orders: Some(OrderFlowConfig { accounts: 30, inject_every_us: 45 * SECOND, ..OrderFlowConfig::default() }),
         }
     }
 }
@@ -108,6 +113,7 @@ pub struct Simulator {
     assets: Vec<AssetState>,
     bybit_started: bool,
     sequence: u64,
+    orders: Option<OrderFlow>,
 }
 
 impl Simulator {
@@ -127,11 +133,29 @@ impl Simulator {
             })
             .collect();
         let next_due = Feed::ALL.iter().map(|feed| (*feed, config.start_us)).collect();
-        Simulator { rng, start_us: config.start_us, next_due, assets, bybit_started: false, sequence: 0 }
+        let orders = config.orders.as_ref().map(|flow| {
+            OrderFlow::new(&OrderFlowConfig { seed: flow.seed ^ config.seed, start_us: config.start_us, ..flow.clone() })
+        });
+        Simulator { rng, start_us: config.start_us, next_due, assets, bybit_started: false, sequence: 0, orders }
     }
 
     /// Appends every message with a receive time before `until_us`, in time order.
     pub fn advance(&mut self, until_us: LogicalTime, out: &mut Vec<SimMessage>) {
+        let first = out.len();
+        self.advance_market(until_us, out);
+        if let Some(orders) = self.orders.as_mut() {
+            orders.advance(until_us, out);
+            // Both parts are in time order; a stable sort merges them.
+            out[first..].sort_by_key(|message| message.recv_us);
+        }
+    }
+
+    /// The alerts the order flow's injected episodes so far must raise.
+    pub fn expected_alerts(&self) -> &[ExpectedAlert] {
+        self.orders.as_ref().map_or(&[], |orders| orders.expected())
+    }
+
+    fn advance_market(&mut self, until_us: LogicalTime, out: &mut Vec<SimMessage>) {
         loop {
             let Some((index, due)) =
                 self.next_due.iter().enumerate().map(|(i, (_, due))| (i, *due)).min_by_key(|(i, due)| (*due, *i))
@@ -341,7 +365,7 @@ impl Simulator {
     }
 }
 
-fn symbol_for(venue: usize, asset: &str) -> String {
+pub(super) fn symbol_for(venue: usize, asset: &str) -> String {
     match venue {
         2 => format!("{asset}-USDT-SWAP"),
         3 => asset.to_string(),

@@ -8,9 +8,13 @@
 //! - The scanner mostly agrees with the venues but now and then reports a biased rate for one
 //!   (venue, asset), which reconciliation flags as a discrepancy.
 //! - Books drift around a mark price per asset.
+//! - [`OrderFlow`]: benign order flow and trades with manipulation episodes injected now and then,
+//!   and the alerts they must raise.
 //!
 //! The same seed and start time give the same messages, byte for byte.
 
 mod market;
+mod orders;
 
 pub use market::{SimMessage, Simulator, SimulatorConfig};
+pub use orders::{ExpectedAlert, OrderFlow, OrderFlowConfig};
