@@ -9,7 +9,9 @@ use differential_dataflow::VecCollection;
 use differential_dataflow::input::{Input, InputSession};
 use nexus_dataflows::opportunities::{OpportunityParams, opportunities};
 use nexus_dataflows::reconcile::{ReconcileParams, reconcile};
-use nexus_dataflows::surveillance::{AccountGroups, OrderFact, SurveillanceParams, TradeFact, surveillance};
+use nexus_dataflows::surveillance::{
+    AccountGroups, OrderFact, SurveillanceHistory, SurveillanceParams, TradeFact, surveillance,
+};
 use nexus_dataflows::var::{PriceHistory, PriceTick, Shock, VarParams, risk};
 use nexus_model::config::Config;
 use nexus_model::funding::{FundingObservation, FundingSource, FundingUpdate, ObservationKey};
@@ -68,10 +70,12 @@ pub struct PipelineInputs {
 }
 
 /// Builds the dataflow in `scope`; every output is sent to `sink` and observed by `probe`.
-/// `history` sizes the VaR dataflow's price history (fixed for the dataflow's life).
+/// `history` sizes the VaR dataflow's price history and `kept` the surveillance windows' inputs
+/// (both fixed for the dataflow's life).
 pub fn build<'s>(
     scope: Scope<'s, Time>,
     history: PriceHistory,
+    kept: SurveillanceHistory,
     sink: &SyncSender<SinkEvent>,
     probe: &ProbeHandle<Time>,
 ) -> PipelineInputs {
@@ -102,7 +106,7 @@ pub fn build<'s>(
     emit(scored.opportunities, OutputStream::Opportunities, sink, probe);
     emit(scored.ranked, OutputStream::Ranked, sink, probe);
     emit(reconciled.discrepancies, OutputStream::Discrepancies, sink, probe);
-    let alerts = surveillance(order_facts, trade_facts, surveillance_parameters, groups);
+    let alerts = surveillance(order_facts, trade_facts, surveillance_parameters, groups, kept);
     emit(alerts, OutputStream::Alerts, sink, probe);
     emit(risk.positions, OutputStream::Positions, sink, probe);
     emit(risk.var, OutputStream::Var, sink, probe);

@@ -5,6 +5,7 @@ use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use nexus_dataflows::surveillance::SurveillanceHistory;
 use nexus_dataflows::var::PriceHistory;
 use nexus_model::config::Config;
 use nexus_sinks::SinkEvent;
@@ -66,7 +67,8 @@ pub fn run(
     let mut next_sample: Option<Time> = None;
     let probe = ProbeHandle::new();
     let history = PriceHistory::from_config(&config);
-    let mut inputs = worker.dataflow::<Time, _, _>(|scope| pipeline::build(scope, history, &sink, &probe));
+    let kept = SurveillanceHistory::from_config(&config);
+    let mut inputs = worker.dataflow::<Time, _, _>(|scope| pipeline::build(scope, history, kept, &sink, &probe));
     if worker.index() == 0 {
         inputs.install_config(&config);
     }

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use compact_str::CompactString;
-use nexus_dataflows::surveillance::{AccountGroups, OrderFact, SurveillanceParams, TradeFact, surveillance};
+use nexus_dataflows::surveillance::{
+    AccountGroups, OrderFact, SurveillanceHistory, SurveillanceParams, TradeFact, surveillance,
+};
 use nexus_model::config::Config;
 use nexus_model::market::{OrderEvent, OrderEventKind, Side, Trade};
 use nexus_model::records::{Alert, AlertDetails, Pattern, Severity};
@@ -169,7 +171,7 @@ impl Flow {
             let trades = input.clone().flat_map(|x| if let In::Trade(t) = x { Some(t) } else { None });
             let params = input.clone().flat_map(|x| if let In::Params(p) = x { Some(p) } else { None });
             let groups = input.flat_map(|x| if let In::Groups(g) = x { Some(g) } else { None });
-            surveillance(orders, trades, params, groups)
+            surveillance(orders, trades, params, groups, SurveillanceHistory::from_config(&Config::default()))
         });
         collection_at(&output, u64::MAX).into_keys().collect()
     }

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use compact_str::CompactString;
 use nexus_dataflows::surveillance::oracle::History;
-use nexus_dataflows::surveillance::{AccountGroups, OrderFact, SurveillanceParams, TradeFact, surveillance};
+use nexus_dataflows::surveillance::{
+    AccountGroups, OrderFact, SurveillanceHistory, SurveillanceParams, TradeFact, surveillance,
+};
 use nexus_model::market::{OrderEvent, OrderEventKind, Side, Trade};
 use nexus_model::records::{Alert, Pattern};
 use nexus_model::{Asset, Dec, Price, Quantity, Venue};
@@ -213,7 +215,7 @@ fn run(workers: usize, updates: Vec<(In, u64, isize)>) -> Vec<(Alert, u64, isize
             In::Trade(t) => Some(t),
             _ => None,
         });
-        let params = input.clone().flat_map(|x| match x {
+        let parameters = input.clone().flat_map(|x| match x {
             In::Params(p) => Some(p),
             _ => None,
         });
@@ -221,7 +223,9 @@ fn run(workers: usize, updates: Vec<(In, u64, isize)>) -> Vec<(Alert, u64, isize
             In::Groups(g) => Some(g),
             _ => None,
         });
-        surveillance(orders, trades, params, groups)
+        // Inputs leave on whole ms: later than their windows need, as in production.
+        let history = SurveillanceHistory { grain_us: 1_000, ..SurveillanceHistory::for_params(&params(0)) };
+        surveillance(orders, trades, parameters, groups, history)
     })
 }
 

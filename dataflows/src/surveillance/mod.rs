@@ -35,7 +35,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 pub use facts::{OrderFact, TradeFact};
-pub use params::{AccountGroups, SurveillanceParams};
+pub use params::{AccountGroups, SurveillanceHistory, SurveillanceParams};
 
 use crate::Time;
 use orders::SpoofCandidate;
@@ -53,26 +53,24 @@ enum OrderFinding {
 ///
 /// - `orders`, `trades`: every order event and trade, inserted when it arrives and never retracted.
 /// - `params`: exactly one [`SurveillanceParams`]; `groups`: exactly one [`AccountGroups`].
+/// - `history`: how long inputs are kept, fixed for the dataflow's life (window lengths may
+///   shrink at run time but not grow past what it covers; configuration validation refuses that).
 pub fn surveillance<'s>(
     orders: VecCollection<'s, Time, OrderFact>,
     trades: VecCollection<'s, Time, TradeFact>,
     params: VecCollection<'s, Time, SurveillanceParams>,
     groups: VecCollection<'s, Time, AccountGroups>,
+    history: SurveillanceHistory,
 ) -> VecCollection<'s, Time, Alert> {
     // Order events, each kept while an open spoofing or layering episode may need it.
-    let kept_orders = retract_at(
-        with_params(orders.clone(), params.clone(), |o, p| Some((o.clone(), p.clone()))),
-        |(o, p): &(OrderFact, SurveillanceParams)| o.time.saturating_add(p.order_retention()),
-    );
+    let kept_orders = retract_at(orders.clone(), move |o| history.expiry(o.time, history.order_us))
+        .map(|o| ((o.event.venue, o.event.account.clone(), o.event.asset.clone()), o));
 
     // Per (venue, account, asset): rebuild the orders' lives, find layering episodes and spoofing
-    // candidates.
-    let findings = kept_orders
-        .map(|(o, p)| ((o.event.venue, o.event.account.clone(), o.event.asset.clone()), (o, p)))
+    // candidates under the parameters in force.
+    let findings = with_key_params(kept_orders, params.clone())
         .reduce_named("OrderPatterns", |key, facts, output| {
-            let Some(((_, p), _)) = facts.first() else { return };
-            let events: Vec<&OrderFact> =
-                facts.iter().filter(|(_, count)| *count > 0).map(|((fact, _), _)| fact).collect();
+            let Some((events, p)) = split(facts) else { return };
             let (lives, fills) = orders::lives(&events);
             for candidate in orders::spoof_candidates(key, &lives, &fills, p) {
                 output.push((OrderFinding::Spoof(candidate), 1isize));
@@ -92,15 +90,13 @@ pub fn surveillance<'s>(
     });
 
     // Placements, kept for the spoofing baseline, joined to the candidates of their account.
-    let placements = orders.filter(|o| o.event.kind == OrderEventKind::New).map(|o| {
+    let placements = retract_at(orders.filter(|o| o.event.kind == OrderEventKind::New), move |o| {
+        history.expiry(o.time, history.baseline_us)
+    })
+    .map(|o| {
         let key = (o.event.venue, o.event.account.clone(), o.event.asset.clone());
         (key, (o.time, o.event.order_id.clone(), o.event.qty.value()))
-    });
-    let placements = retract_at(
-        with_params(placements, params.clone(), |placement, p| Some((placement.clone(), p.baseline_retention()))),
-        |((_, (time, _, _)), retention)| time.saturating_add(*retention),
-    )
-    .map(|(placement, _)| placement)
+    })
     .arrange_by_key_named("PlacementsByAccount");
     let candidates_by_account =
         candidates.clone().map(|c| (c.key.clone(), c)).arrange_by_key_named("SpoofCandidatesByAccount");
@@ -109,9 +105,10 @@ pub fn surveillance<'s>(
     });
 
     // Spoofing: each candidate against the mean size of its baseline.
-    let spoofing = candidates.map(|c| (c, None)).concat(baseline_orders).reduce_named(
-        "SpoofBaseline",
-        |candidate, sizes: &[(&Option<Dec>, isize)], output| {
+    let spoofing = candidates
+        .map(|c| (c, None))
+        .concat(baseline_orders)
+        .reduce_named("SpoofBaseline", |candidate, sizes: &[(&Option<Dec>, isize)], output| {
             let mut count = 0u64;
             let mut sum = Decimal::ZERO;
             for (size, multiplicity) in sizes {
@@ -123,21 +120,15 @@ pub fn surveillance<'s>(
             if let Some(found) = orders::spoof_alert(candidate, count, Dec::new(sum)) {
                 output.push((found, 1isize));
             }
-        },
-    );
-    let spoofing = spoofing.map(|(_, found)| found);
+        })
+        .map(|(_, found)| found);
 
     // Momentum ignition: per (venue, asset), over the trades of the ignition span.
-    let kept_trades = retract_at(
-        with_params(trades.clone(), params.clone(), |t, p| Some((t.clone(), p.clone()))),
-        |(t, p): &(TradeFact, SurveillanceParams)| t.time.saturating_add(p.trade_retention()),
-    );
-    let ignition = kept_trades
-        .map(|(t, p)| ((t.trade.venue, t.trade.asset.clone()), (t, p)))
+    let kept_trades = retract_at(trades.clone(), move |t| history.expiry(t.time, history.trade_us))
+        .map(|t| ((t.trade.venue, t.trade.asset.clone()), t));
+    let ignition = with_key_params(kept_trades, params.clone())
         .reduce_named("Ignition", |key, facts, output| {
-            let Some(((_, p), _)) = facts.first() else { return };
-            let trades: Vec<&TradeFact> =
-                facts.iter().filter(|(_, count)| *count > 0).map(|((fact, _), _)| fact).collect();
+            let Some((trades, p)) = split(facts) else { return };
             for found in trades::ignition(key, &trades, p) {
                 output.push((found, 1isize));
             }
@@ -155,15 +146,11 @@ pub fn surveillance<'s>(
         .map(|(alert, _)| alert);
 
     // Escalation: per (venue, account), the alerts of the critical window.
-    let counted = retract_at(
-        with_params(base.clone(), params, |a, p| Some((a.clone(), p.clone()))),
-        |(a, p): &(Alert, SurveillanceParams)| a.first_us.saturating_add(p.alert_retention()),
-    );
-    let escalations = counted
-        .map(|(a, p)| ((a.venue, a.account.clone()), (a, p)))
+    let counted = retract_at(base.clone(), move |a| history.expiry(a.first_us, history.alert_us))
+        .map(|a| ((a.venue, a.account.clone()), a));
+    let escalations = with_key_params(counted, params)
         .reduce_named("Escalation", |_key: &(Venue, CompactString), facts, output| {
-            let Some(((_, p), _)) = facts.first() else { return };
-            let mut alerts: Vec<&Alert> = facts.iter().filter(|(_, count)| *count > 0).map(|((a, _), _)| a).collect();
+            let Some((mut alerts, p)) = split(facts) else { return };
             alerts.sort_by(|a, b| (a.first_us, &a.alert_id).cmp(&(b.first_us, &b.alert_id)));
             for found in escalation::escalations(&alerts, p) {
                 output.push((found, 1isize));
@@ -173,4 +160,44 @@ pub fn surveillance<'s>(
     let critical = freeze_at(escalations, |(_, settle)| *settle).map(|(alert, _)| alert);
 
     base.concat(critical)
+}
+
+/// A reduce input: a kept record, or the parameters in force (one per key).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum Keyed<D> {
+    /// The parameters.
+    Params(SurveillanceParams),
+    /// A record.
+    Record(D),
+}
+
+/// The records of each key, plus one `Params` value per key present: the parameters reach every
+/// reduce through its keys (a change revisits every key), while the records themselves stay
+/// untouched.
+fn with_key_params<'s, K, D>(
+    records: VecCollection<'s, Time, (K, D)>,
+    params: VecCollection<'s, Time, SurveillanceParams>,
+) -> VecCollection<'s, Time, (K, Keyed<D>)>
+where
+    K: differential_dataflow::ExchangeData + differential_dataflow::Hashable,
+    D: differential_dataflow::ExchangeData,
+{
+    let keys = records.clone().map(|(key, _)| key).distinct();
+    let key_params =
+        with_params(keys, params, |key: &K, p: &SurveillanceParams| Some((key.clone(), Keyed::Params(p.clone()))));
+    records.map(|(key, record)| (key, Keyed::Record(record))).concat(key_params)
+}
+
+/// A reduce's present records, and its parameters (none before the parameters arrive).
+fn split<'a, D>(facts: &[(&'a Keyed<D>, isize)]) -> Option<(Vec<&'a D>, &'a SurveillanceParams)> {
+    let mut params = None;
+    let mut records = Vec::with_capacity(facts.len());
+    for (fact, count) in facts {
+        match fact {
+            Keyed::Params(p) => params = Some(p),
+            Keyed::Record(record) if *count > 0 => records.push(record),
+            Keyed::Record(_) => {}
+        }
+    }
+    Some((records, params?))
 }

@@ -133,6 +133,52 @@ impl SurveillanceParams {
     }
 }
 
+/// How long the surveillance dataflow keeps its inputs: fixed when it is built, from the
+/// parameters at start, because it sizes the state. Run-time window changes may only shrink the
+/// windows (configuration validation refuses longer ones), so these spans always cover them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SurveillanceHistory {
+    /// Order events, for spoofing and layering.
+    pub order_us: Time,
+    /// Placements, for the spoofing baseline.
+    pub baseline_us: Time,
+    /// Trades, for momentum ignition.
+    pub trade_us: Time,
+    /// Alerts, for the escalation (counted from their `first_us`).
+    pub alert_us: Time,
+    /// Inputs leave on multiples of this: those that leave together cost one scheduled time.
+    pub grain_us: Time,
+}
+
+impl SurveillanceHistory {
+    /// The spans the windows of `params` need.
+    pub fn for_params(params: &SurveillanceParams) -> SurveillanceHistory {
+        SurveillanceHistory {
+            order_us: params.order_retention(),
+            baseline_us: params.baseline_retention(),
+            trade_us: params.trade_retention(),
+            alert_us: params.alert_retention(),
+            grain_us: Self::GRAIN_US,
+        }
+    }
+
+    /// Inputs leave on whole seconds by default.
+    pub const GRAIN_US: Time = 1_000_000;
+
+    /// When an input that arrived at `time` leaves: `span` later, rounded up to the grain.
+    /// Keeping an input longer than its windows need changes no result (every rule looks at its
+    /// windows only, and settled alerts are frozen).
+    pub fn expiry(&self, time: Time, span: Time) -> Time {
+        let grain = self.grain_us.max(1);
+        time.saturating_add(span).div_ceil(grain).saturating_mul(grain)
+    }
+
+    /// The spans the windows of a configuration need.
+    pub fn from_config(config: &Config) -> SurveillanceHistory {
+        SurveillanceHistory::for_params(&SurveillanceParams::from_config(config))
+    }
+}
+
 /// `[surveillance.account_groups]` turned around: each account's groups. The collection holds
 /// exactly one.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -29,10 +29,13 @@ struct Burst {
 }
 
 impl Burst {
-    fn qualifies(&self, p: &SurveillanceParams) -> bool {
+    fn share_and_move_met(&self, p: &SurveillanceParams) -> bool {
         let share_met = p.ignition_min_share.inner().checked_mul(self.volume).is_some_and(|v| self.account_volume >= v);
-        let move_met = self.move_bps.is_some_and(|m| m >= p.ignition_min_move_bps.inner());
-        share_met && move_met && self.reversal.is_some()
+        share_met && self.move_bps.is_some_and(|m| m >= p.ignition_min_move_bps.inner())
+    }
+
+    fn qualifies(&self, p: &SurveillanceParams) -> bool {
+        self.share_and_move_met(p) && self.reversal.is_some()
     }
 }
 
@@ -58,11 +61,15 @@ fn burst(trades: &[&TradeFact], i: usize, p: &SurveillanceParams) -> Option<Burs
         Side::Sell => start_price - last_price,
     };
     let move_bps = moved.checked_mul(Decimal::from(10_000u64)).and_then(|m| m.checked_div(start_price));
-    let reversal_end = end.saturating_add(p.ignition_reversal_us);
-    let reversal = (i + 1..trades.len())
-        .take_while(|&j| trades[j].time <= reversal_end)
-        .find(|&j| trades[j].has_on_side(&account, opposite(side)));
-    Some(Burst { account, side, own, account_volume, volume, move_bps, reversal })
+    let mut burst = Burst { account, side, own, account_volume, volume, move_bps, reversal: None };
+    // The reversal is looked for only where the burst itself qualifies: most trades stop here.
+    if burst.share_and_move_met(p) {
+        let reversal_end = end.saturating_add(p.ignition_reversal_us);
+        burst.reversal = (i + 1..trades.len())
+            .take_while(|&j| trades[j].time <= reversal_end)
+            .find(|&j| trades[j].has_on_side(&burst.account, opposite(side)));
+    }
+    Some(burst)
 }
 
 /// Ignition episodes among the trades of `key` (in arrival order), one alert (with its settle

@@ -67,6 +67,7 @@ impl Config {
         let table: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Syntax(e.message().to_string()))?;
         let mut config: Config = deserialize_with_path(toml::Value::Table(table))?;
         config.var.resolve();
+        config.surveillance = config.surveillance.sized_at_start();
         config.validate()?;
         Ok(config)
     }
@@ -100,7 +101,8 @@ impl Config {
             node = object.entry(segment.to_string()).or_insert_with(|| serde_json::Value::Object(Default::default()));
         }
         node.as_object_mut().ok_or_else(|| invalid_key("not a table"))?.insert(last.to_string(), value.clone());
-        let config: Config = deserialize_with_path(tree)?;
+        let mut config: Config = deserialize_with_path(tree)?;
+        config.surveillance.windows_at_start = self.surveillance.windows_at_start.clone();
         config.validate()?;
         Ok(config)
     }
@@ -186,6 +188,13 @@ impl Config {
         check("surveillance.layering.min_orders", s.layering.min_orders >= 1, "must be >= 1")?;
         check("surveillance.layering.min_levels", s.layering.min_levels >= 1, "must be >= 1")?;
         fraction("surveillance.ignition.min_share", s.ignition.min_share)?;
+        if let Some(SurveillanceWindows(at_start)) = &s.windows_at_start {
+            for ((key, now), (_, start)) in SurveillanceWindows::of(s).0.iter().zip(at_start) {
+                let message =
+                    format!("must be at most {start} at run time (the history kept was sized for it at start)");
+                check(key, now <= start, &message)?;
+            }
+        }
 
         let r = &self.risk;
         check("risk.account", !r.account.is_empty(), "must not be empty")?;
@@ -311,5 +320,20 @@ mod tests {
         assert!(bad.contains("reconcile.stale_after_ms"), "{bad}");
         assert!(config.with_param("reconcile.stale_after_ms", &serde_json::json!(0)).is_err());
         assert!(config.with_param("", &value).is_err());
+    }
+
+    #[test]
+    fn surveillance_windows_may_shrink_at_run_time_but_not_grow() {
+        let config = Config::from_toml("[surveillance.layering]\nwindow_ms = 8000\n").unwrap();
+        let shorter = config.with_param("surveillance.layering.window_ms", &serde_json::json!(2000)).unwrap();
+        let back = shorter.with_param("surveillance.layering.window_ms", &serde_json::json!(8000)).unwrap();
+        assert_eq!(back.surveillance.layering.window_ms, 8000);
+        let error = config.with_param("surveillance.layering.window_ms", &serde_json::json!(8001)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "config key `surveillance.layering.window_ms`: must be at most 8000 at run time (the history kept was sized for it at start)"
+        );
+        // Thresholds are free.
+        assert!(config.with_param("surveillance.spoofing.min_notional", &serde_json::json!("1")).is_ok());
     }
 }

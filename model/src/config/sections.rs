@@ -237,6 +237,30 @@ pub struct SurveillanceConfig {
     pub layering: LayeringConfig,
     /// `[surveillance.ignition]`.
     pub ignition: IgnitionConfig,
+    /// The window lengths at start, which sized the history the dataflow keeps: run-time changes
+    /// may not exceed them. Not a key; set when the file is read.
+    #[serde(skip)]
+    pub windows_at_start: Option<SurveillanceWindows>,
+}
+
+/// Every surveillance window length, by dotted key: what the retained history must cover.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SurveillanceWindows(pub Vec<(&'static str, u64)>);
+
+impl SurveillanceWindows {
+    /// The window lengths of `s`.
+    pub fn of(s: &SurveillanceConfig) -> SurveillanceWindows {
+        SurveillanceWindows(vec![
+            ("surveillance.critical_window_ms", s.critical_window_ms),
+            ("surveillance.spoofing.baseline_ms", s.spoofing.baseline_ms),
+            ("surveillance.spoofing.max_lifetime_ms", s.spoofing.max_lifetime_ms),
+            ("surveillance.spoofing.window_ms", s.spoofing.window_ms),
+            ("surveillance.layering.window_ms", s.layering.window_ms),
+            ("surveillance.layering.cancel_ms", s.layering.cancel_ms),
+            ("surveillance.ignition.window_ms", s.ignition.window_ms),
+            ("surveillance.ignition.reversal_ms", s.ignition.reversal_ms),
+        ])
+    }
 }
 
 impl Default for SurveillanceConfig {
@@ -248,7 +272,17 @@ impl Default for SurveillanceConfig {
             spoofing: SpoofingConfig::default(),
             layering: LayeringConfig::default(),
             ignition: IgnitionConfig::default(),
+            windows_at_start: None,
         }
+        .sized_at_start()
+    }
+}
+
+impl SurveillanceConfig {
+    /// Records the current window lengths as those the history is sized for.
+    pub fn sized_at_start(mut self) -> SurveillanceConfig {
+        self.windows_at_start = Some(SurveillanceWindows::of(&self));
+        self
     }
 }
 

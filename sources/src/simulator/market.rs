@@ -134,7 +134,11 @@ impl Simulator {
             .collect();
         let next_due = Feed::ALL.iter().map(|feed| (*feed, config.start_us)).collect();
         let orders = config.orders.as_ref().map(|flow| {
-            OrderFlow::new(&OrderFlowConfig { seed: flow.seed ^ config.seed, start_us: config.start_us, ..flow.clone() })
+            OrderFlow::new(&OrderFlowConfig {
+                seed: flow.seed ^ config.seed,
+                start_us: config.start_us,
+                ..flow.clone()
+            })
         });
         Simulator { rng, start_us: config.start_us, next_due, assets, bybit_started: false, sequence: 0, orders }
     }
