@@ -134,7 +134,8 @@ fn generate(path: &Path, messages: usize) -> std::io::Result<()> {
 
 /// The demo simulator over 50 assets, until `messages` messages are written.
 fn generate_simulated(path: &Path, messages: usize) -> std::io::Result<()> {
-    let config = SimulatorConfig { assets: (0..50).map(asset).collect(), ..SimulatorConfig::default() };
+    // Funding, books and fills only, as measured before surveillance: order flow has its own bench.
+    let config = SimulatorConfig { assets: (0..50).map(asset).collect(), orders: None, ..SimulatorConfig::default() };
     let mut simulator = Simulator::new(&config);
     let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
     let (mut written, mut until, mut batch) = (0usize, config.start_us, Vec::new());
