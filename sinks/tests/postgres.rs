@@ -304,3 +304,51 @@ async fn positions_var_history_and_stress_follow_their_streams() {
     pool.close().await;
     db.drop_database().await.unwrap();
 }
+
+fn alert(id: &str, account: &str, evidence: &[&str]) -> String {
+    json!({"alert_id": id, "pattern": "layering", "severity": "high", "venue": "binance", "account": account,
+        "symbol": "BTC", "first_us": 5, "last_us": 9, "evidence": evidence,
+        "details": {"orders": evidence.len(), "levels": 3, "cancelled": 3, "cancel_ratio": "1", "fill_us": 7}})
+    .to_string()
+}
+
+#[tokio::test]
+async fn alerts_are_raised_revised_and_withdrawn_but_never_deleted() {
+    let db = TestDatabase::create(true).await.expect("postgres reachable");
+    let pool = db.pool().await.unwrap();
+    let mut sink = PostgresSinkConfig::new(&db.url).build().await.unwrap();
+    let mut buffer = CompletedTimes::new();
+    let updates = vec![
+        (alert("a1", "acct-1", &["o1", "o2", "o3"]), 10, 1),
+        (alert("a2", "acct-2", &["o7", "o8", "o9"]), 10, 1),
+        // a1 gains an order before its episode settles.
+        (alert("a1", "acct-1", &["o1", "o2", "o3"]), 20, -1),
+        (alert("a1", "acct-1", &["o1", "o2", "o3", "o4"]), 20, 1),
+    ];
+    buffer.accept(SinkEvent::Updates { stream: OutputStream::Alerts, updates });
+    let first = buffer.accept(SinkEvent::Frontier(25)).unwrap();
+    sink.write(&first).await.unwrap();
+    // a2 is withdrawn (a threshold raised before it settled).
+    let updates = vec![(alert("a2", "acct-2", &["o7", "o8", "o9"]), 30, -1)];
+    buffer.accept(SinkEvent::Updates { stream: OutputStream::Alerts, updates });
+    let second = buffer.accept(SinkEvent::Frontier(35)).unwrap();
+    sink.write(&second).await.unwrap();
+    sink.write(&first).await.ok();
+    sink.write(&second).await.unwrap();
+
+    let rows = sqlx::query_scalar::<_, String>(
+        "SELECT format('%s|%s|%s|%s|%s|%s|%s|%s', alert_id, pattern, severity, account, array_to_string(evidence, ','),
+             details->>'orders', raised_time, revised_time) || '|' || coalesce(withdrawn_time::text, '-')
+         FROM alerts ORDER BY alert_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        vec!["a1|layering|high|acct-1|o1,o2,o3,o4|4|10|20|-", "a2|layering|high|acct-2|o7,o8,o9|3|10|10|30"]
+    );
+
+    pool.close().await;
+    db.drop_database().await.unwrap();
+}
