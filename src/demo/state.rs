@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use hdrhistogram::Histogram;
 use nexus_model::LogicalTime;
-use nexus_model::records::{Discrepancy, OutputStream, Ranked, Snapshot, VarFigures};
+use nexus_model::records::{Alert, Discrepancy, OutputStream, Ranked, Snapshot, VarFigures};
 use nexus_sinks::complete::CompleteBatch;
 
 /// The demo's live picture of the outputs.
@@ -19,6 +19,8 @@ pub struct DemoState {
     pub ranked: BTreeMap<u32, Ranked>,
     /// Current VaR per account.
     pub var: BTreeMap<String, VarFigures>,
+    /// Standing manipulation alerts by id.
+    pub alerts: BTreeMap<String, Alert>,
     /// Opportunities currently open.
     pub opportunities: u64,
     /// Rejected inputs so far.
@@ -40,6 +42,7 @@ impl Default for DemoState {
             discrepancies: BTreeMap::new(),
             ranked: BTreeMap::new(),
             var: BTreeMap::new(),
+            alerts: BTreeMap::new(),
             opportunities: 0,
             rejected: 0,
             updates: 0,
@@ -78,6 +81,9 @@ impl DemoState {
                         OutputStream::Var => {
                             apply_keyed(&mut self.var, data, *diff, |v: &VarFigures| v.account.to_string())
                         }
+                        OutputStream::Alerts => {
+                            apply_keyed(&mut self.alerts, data, *diff, |a: &Alert| a.alert_id.to_string())
+                        }
                         OutputStream::Opportunities => {
                             self.opportunities = self.opportunities.saturating_add_signed(*diff as i64);
                         }
@@ -96,6 +102,14 @@ impl DemoState {
             self.in_flight.pop_front();
             let _ = self.latency.record(now.duration_since(sent).as_micros().max(1) as u64);
         }
+    }
+
+    /// The most recent standing alerts, latest first.
+    pub fn latest_alerts(&self, count: usize) -> Vec<&Alert> {
+        let mut alerts: Vec<&Alert> = self.alerts.values().collect();
+        alerts.sort_by(|a, b| (b.last_us, &b.alert_id).cmp(&(a.last_us, &a.alert_id)));
+        alerts.truncate(count);
+        alerts
     }
 
     /// Latency percentiles in milliseconds: (p50, p99, max).

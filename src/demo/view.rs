@@ -1,6 +1,6 @@
 //! The demo's terminal view (ratatui) and its plain-text summary for non-terminals.
 
-use nexus_model::records::SnapshotStatus;
+use nexus_model::records::{Severity, SnapshotStatus};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::style::{Color, Modifier, Style};
@@ -21,9 +21,10 @@ pub struct Rates {
 
 /// Draws one frame.
 pub fn draw(frame: &mut Frame, state: &DemoState, rates: &Rates) {
-    let [header, top, snapshots, discrepancies, footer] = Layout::vertical([
+    let [header, top, alerts, snapshots, discrepancies, footer] = Layout::vertical([
         Constraint::Length(3),
         Constraint::Length((state.ranked.len().min(10).max(state.var.len()) as u16 + 3).max(4)),
+        Constraint::Length((state.alerts.len().min(ALERT_ROWS) as u16 + 3).max(4)),
         Constraint::Min(8),
         Constraint::Length((state.discrepancies.len() as u16 + 3).clamp(4, 12)),
         Constraint::Length(1),
@@ -116,6 +117,37 @@ pub fn draw(frame: &mut Frame, state: &DemoState, rates: &Rates) {
         .block(Block::default().borders(Borders::ALL).title(format!(" snapshots ({}) ", state.snapshots.len())));
     frame.render_widget(table, snapshots);
 
+    let rows = state.latest_alerts(ALERT_ROWS).into_iter().map(|a| {
+        let style = match a.severity {
+            Severity::Critical => Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+            Severity::High => Style::default().fg(Color::Yellow),
+            Severity::Medium | Severity::Low => Style::default(),
+        };
+        Row::new(vec![
+            clock(a.last_us),
+            a.pattern.name().to_string(),
+            a.severity.name().to_string(),
+            a.venue.name().to_string(),
+            a.symbol.to_string(),
+            a.account.to_string(),
+            a.evidence.iter().take(4).map(|e| e.as_str()).collect::<Vec<_>>().join(" "),
+        ])
+        .style(style)
+    });
+    let widths = [10, 22, 9, 12, 6, 12, 40].map(Constraint::Length);
+    let critical = state.alerts.values().filter(|a| a.severity == Severity::Critical).count();
+    let table = Table::new(rows, widths)
+        .header(
+            Row::new(["time", "pattern", "severity", "venue", "asset", "account", "evidence"])
+                .style(Style::default().add_modifier(Modifier::BOLD)),
+        )
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(format!(" surveillance alerts ({}, {critical} critical), latest first ", state.alerts.len())),
+        );
+    frame.render_widget(table, alerts);
+
     let rows = state.discrepancies.values().map(|d| {
         Row::new(vec![
             d.symbol.to_string(),
@@ -142,6 +174,15 @@ pub fn draw(frame: &mut Frame, state: &DemoState, rates: &Rates) {
     );
 }
 
+/// Rows of the alerts table.
+const ALERT_ROWS: usize = 6;
+
+/// A logical time as UTC `hh:mm:ss`.
+fn clock(us: u64) -> String {
+    let seconds = us / 1_000_000;
+    format!("{:02}:{:02}:{:02}", seconds / 3600 % 24, seconds / 60 % 60, seconds % 60)
+}
+
 /// A money figure with thousands separators and no decimals.
 fn money(value: f64) -> String {
     let whole = value.round() as i64;
@@ -161,7 +202,7 @@ pub fn summary_line(state: &DemoState, rates: &Rates) -> String {
     let (p50, p99, max) = state.latency_ms();
     let count = |status: SnapshotStatus| state.snapshots.values().filter(|s| s.status == status).count();
     format!(
-        "simulated {:.0} s | events {} ({:.0}/s) | snapshots {} (ok {}, discrepancy {}, single_source {}, stale {}) | discrepancies {} | opportunities {}{} | VaR 99{} | rejected {} | latency p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
+        "simulated {:.0} s | events {} ({:.0}/s) | snapshots {} (ok {}, discrepancy {}, single_source {}, stale {}) | discrepancies {} | opportunities {}{} | VaR 99{} | alerts {} ({} critical) | rejected {} | latency p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
         rates.simulated_seconds,
         rates.events,
         rates.events_per_second,
@@ -182,6 +223,8 @@ pub fn summary_line(state: &DemoState, rates: &Rates) -> String {
         } else {
             state.var.values().map(|v| format!(" {} {}", v.account, money(v.var_hist_99.to_f64()))).collect::<String>()
         },
+        state.alerts.len(),
+        state.alerts.values().filter(|a| a.severity == Severity::Critical).count(),
         state.rejected,
         p50,
         p99,
@@ -191,8 +234,8 @@ pub fn summary_line(state: &DemoState, rates: &Rates) -> String {
 
 #[cfg(test)]
 mod tests {
-    use nexus_model::records::VarFigures;
-    use nexus_model::{Dec, Float};
+    use nexus_model::records::{Alert, AlertDetails, Pattern, VarFigures};
+    use nexus_model::{Asset, Dec, Float, Venue};
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
 
@@ -229,6 +272,36 @@ mod tests {
         assert!(screen.contains("desk-b") && screen.contains("1,389"));
         let line = summary_line(&state, &rates);
         assert!(line.contains("VaR 99 desk-a 20,469 desk-b 1,389"), "{line}");
+    }
+
+    #[test]
+    fn the_view_shows_alerts_as_they_fire() {
+        let mut state = DemoState::default();
+        let alert = |id: &str, pattern: Pattern, severity: Severity, last_us: u64| Alert {
+            alert_id: id.into(),
+            pattern,
+            severity,
+            venue: Venue::Bybit,
+            account: "spoof-5".into(),
+            symbol: Asset::from_venue_symbol("ETH").unwrap_or_else(|e| panic!("{e}")),
+            first_us: last_us - 2_000_000,
+            last_us,
+            evidence: vec!["o17".into(), "o18".into()],
+            details: AlertDetails::RepeatedManipulation { alerts: 3, window_ms: 3_600_000 },
+        };
+        state.alerts.insert("a".into(), alert("a", Pattern::Spoofing, Severity::High, 1_763_596_862_000_000));
+        state
+            .alerts
+            .insert("b".into(), alert("b", Pattern::RepeatedManipulation, Severity::Critical, 1_763_596_900_000_000));
+        let rates = Rates { events: 10, events_per_second: 5.0, simulated_seconds: 2.0 };
+        let mut terminal = Terminal::new(TestBackend::new(160, 40)).expect("test terminal");
+        terminal.draw(|frame| draw(frame, &state, &rates)).expect("draws");
+        let screen: String = terminal.backend().buffer().content().iter().map(|cell| cell.symbol()).collect();
+        assert!(screen.contains("surveillance alerts (2, 1 critical)"), "{screen}");
+        assert!(screen.contains("00:01:02") && screen.contains("spoofing") && screen.contains("o17 o18"));
+        let latest = screen.find("repeated_manipulation").unwrap_or(usize::MAX);
+        assert!(latest < screen.find("spoofing").unwrap_or(0), "latest first");
+        assert!(summary_line(&state, &rates).contains("alerts 2 (1 critical)"));
     }
 
     #[test]
