@@ -143,28 +143,53 @@ pub fn run(config: Config, workers: usize, ready: impl FnOnce()) -> Result<RunSu
 }
 
 /// Writes batches to PostgreSQL and NATS in order, merging whatever has queued up meanwhile.
+/// A batch with no updates only moves the frontier: it waits (merged with what follows) until
+/// `PROGRESS_EVERY` has passed since the last write, and is written then even if nothing follows,
+/// so the committed frontier always catches up.
 async fn write_batches(
     mut batches: mpsc::Receiver<CompleteBatch>,
     mut postgres: PostgresSink,
     nats_out: NatsOutSink,
 ) -> Result<(), RunError> {
     let mut last_progress = Instant::now();
-    while let Some(mut batch) = batches.recv().await {
+    let mut held: Option<CompleteBatch> = None;
+    loop {
+        let next = match &held {
+            None => batches.recv().await,
+            Some(_) => {
+                let wait = PROGRESS_EVERY.saturating_sub(last_progress.elapsed());
+                match tokio::time::timeout(wait, batches.recv()).await {
+                    Ok(next) => next,
+                    // Nothing followed: write the frontier now.
+                    Err(_) => held.take(),
+                }
+            }
+        };
+        let Some(mut batch) = next else { break };
+        if let Some(mut earlier) = held.take() {
+            earlier.frontier = earlier.frontier.max(batch.frontier);
+            earlier.times.append(&mut batch.times);
+            batch = earlier;
+        }
         while let Ok(more) = batches.try_recv() {
             batch.frontier = batch.frontier.max(more.frontier);
             batch.times.extend(more.times);
         }
         if batch.is_empty() && last_progress.elapsed() < PROGRESS_EVERY {
+            held = Some(batch);
             continue;
         }
         postgres.write(&batch).await?;
         nats_out.write(&batch).await?;
         last_progress = Instant::now();
     }
+    if let Some(batch) = held {
+        postgres.write(&batch).await?;
+        nats_out.write(&batch).await?;
+    }
     Ok(())
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
 pub async fn wait_for_signal() {
     #[cfg(unix)]
     {

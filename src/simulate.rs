@@ -49,7 +49,8 @@ pub fn write_recording(path: &std::path::Path, seed: u64, seconds: u64) -> std::
 }
 
 /// Writes a recording of order flow alone (benign market makers, trades and a manipulation
-/// episode every minute) until it holds at least `events` messages, as fast as possible; returns
+/// episode every minute) until it holds at least `events` messages and every episode under way
+/// has ended, as fast as possible; returns
 /// the number written and the alerts the injected episodes must raise.
 pub fn write_order_flow(path: &std::path::Path, seed: u64, events: u64) -> std::io::Result<(u64, Vec<ExpectedAlert>)> {
     use std::io::Write;
@@ -64,6 +65,12 @@ pub fn write_order_flow(path: &std::path::Path, seed: u64, events: u64) -> std::
             writeln!(out, "{}", message.recording_line())?;
             written += 1;
         }
+    }
+    // The episodes under way end too, so that every expected alert can be raised.
+    flow.finish(&mut messages);
+    for message in messages.drain(..) {
+        writeln!(out, "{}", message.recording_line())?;
+        written += 1;
     }
     out.flush()?;
     Ok((written, flow.expected().to_vec()))

@@ -516,3 +516,84 @@ async fn positions_and_var_from_a_published_recording_match_replay_in_postgres_a
     pool.close().await;
     db.drop_database().await.unwrap();
 }
+
+#[tokio::test]
+async fn alerts_from_published_order_flow_match_replay_in_postgres_and_on_out_alerts() {
+    let db = TestDatabase::create(true).await.expect("postgres reachable");
+    let pool = db.pool().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("nexus.toml");
+    let prefix = unique_prefix();
+    std::fs::write(&config, format!("[nats]\nprefix = \"{prefix}\"\n\n[postgres]\nurl = \"{}\"\n", db.url)).unwrap();
+    // About four minutes of order flow: layering, wash trading and momentum ignition episodes.
+    let recording = dir.path().join("orders.jsonl");
+    let (_, injected) = nexus::simulate::write_order_flow(&recording, 3, 25_000).unwrap();
+    assert!(injected.len() >= 3);
+    let last: i64 = std::fs::read_to_string(&recording)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok()?["recv_us"].as_i64())
+        .max()
+        .unwrap();
+
+    let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string());
+    let listener = async_nats::connect(url).await.unwrap();
+    let mut out_alerts = listener.subscribe(format!("{prefix}out.alerts")).await.unwrap();
+    listener.flush().await.unwrap();
+
+    let mut worker = start_worker(&config);
+    let published = nexus().args(["publish", "--input"]).arg(&recording).arg("--config").arg(&config).output().unwrap();
+    assert!(published.status.success(), "{}", String::from_utf8_lossy(&published.stderr));
+    wait_for_frontier(&pool, last + 1).await;
+    let pid = worker.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(worker.0.wait().unwrap().success());
+
+    let replayed = tempfile::tempdir().unwrap();
+    replay_into(&recording, replayed.path(), &config);
+    let lines: Vec<Value> = std::fs::read_to_string(replayed.path().join("alerts.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.iter().filter(|l| l["diff"] == 1).count(), injected.len(), "replay raised the injected alerts");
+
+    // out.alerts carries replay's alerts.jsonl lines, in order.
+    let mut received = Vec::new();
+    while received.len() < lines.len() {
+        match tokio::time::timeout(Duration::from_secs(10), futures::StreamExt::next(&mut out_alerts)).await {
+            Ok(Some(message)) => received.push(serde_json::from_slice::<Value>(&message.payload).unwrap()),
+            _ => break,
+        }
+    }
+    assert_eq!(received, lines);
+
+    // The alerts table holds every alert replay raised, with its evidence.
+    let mut expected: Vec<String> = lines
+        .iter()
+        .filter(|l| l["diff"] == 1)
+        .map(|l| {
+            let a = &l["data"];
+            let evidence: Vec<String> = a["evidence"].as_array().unwrap().iter().map(text).collect();
+            format!(
+                "{}|{}|{}|{}|{}",
+                text(&a["alert_id"]),
+                text(&a["pattern"]),
+                text(&a["account"]),
+                evidence.join(","),
+                l["time"]
+            )
+        })
+        .collect();
+    expected.sort();
+    let stored: Vec<String> = sqlx::query_scalar(
+        "SELECT concat_ws('|', alert_id, pattern, account, array_to_string(evidence, ','), raised_time) FROM alerts ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(stored, expected);
+
+    pool.close().await;
+    db.drop_database().await.unwrap();
+}

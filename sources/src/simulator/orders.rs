@@ -130,6 +130,15 @@ impl OrderFlow {
         }
     }
 
+    /// Appends every message still scheduled (the rest of the episodes under way and of the
+    /// orders placed), in time order, and schedules nothing new: a recording cut here holds every
+    /// injected episode whole.
+    pub fn finish(&mut self, out: &mut Vec<SimMessage>) {
+        while let Some(Reverse((time, _, subject, payload))) = self.pending.pop() {
+            out.push(SimMessage { recv_us: time, subject, payload });
+        }
+    }
+
     fn below(&mut self, n: u64) -> u64 {
         self.rng.next_u64() % n.max(1)
     }
