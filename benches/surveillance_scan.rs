@@ -5,33 +5,17 @@
 //! Run: `cargo bench --bench surveillance_scan` (optionally `-- --messages N --workers 1,2`).
 //! Writes `target/bench-report/surveillance_scan.json` and prints it.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use nexus::replay::{ReplayOptions, replay};
-use nexus::simulate::write_order_flow;
+use nexus::simulate::{expected_counts, standing_alerts, write_order_flow};
 use nexus_model::config::Config;
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
-}
-
-fn standing(path: &std::path::Path) -> BTreeMap<(String, String, String, String), i64> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let mut counts = BTreeMap::new();
-    for line in text.lines() {
-        let line: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("bad line: {e}"));
-        let a = &line["data"];
-        let key =
-            [&a["pattern"], &a["venue"], &a["account"], &a["symbol"]].map(|v| v.as_str().unwrap_or("").to_string());
-        *counts.entry((key[0].clone(), key[1].clone(), key[2].clone(), key[3].clone())).or_insert(0) +=
-            line["diff"].as_i64().unwrap_or(0);
-    }
-    counts.retain(|_, count: &mut i64| *count != 0);
-    counts
 }
 
 fn main() {
@@ -43,11 +27,7 @@ fn main() {
     let recording = dir.join("surveillance_scan.jsonl");
     let (written, injected) =
         write_order_flow(&recording, 11, messages).unwrap_or_else(|e| panic!("cannot write the recording: {e}"));
-    let mut expected: BTreeMap<(String, String, String, String), i64> = BTreeMap::new();
-    for e in &injected {
-        let key = (e.pattern.name().to_string(), e.venue.to_string(), e.account.clone(), e.symbol.to_string());
-        *expected.entry(key).or_insert(0) += 1;
-    }
+    let expected = expected_counts(&injected);
     let mut runs = Vec::new();
     for w in workers {
         let output = dir.join(format!("surveillance_scan-{w}w"));
@@ -63,7 +43,7 @@ fn main() {
         let started = Instant::now();
         let summary = replay(&options).unwrap_or_else(|e| panic!("replay failed: {e}"));
         let seconds = started.elapsed().as_secs_f64();
-        let found = standing(&output.join("alerts.jsonl"));
+        let found = standing_alerts(&output.join("alerts.jsonl")).unwrap_or_else(|e| panic!("no alerts file: {e}"));
         let missed: i64 = expected.iter().map(|(k, n)| (n - found.get(k).copied().unwrap_or(0)).max(0)).sum();
         let false_positives: i64 = found.iter().map(|(k, n)| (n - expected.get(k).copied().unwrap_or(0)).max(0)).sum();
         runs.push(json!({"workers": w, "seconds": seconds, "events_per_second": summary.events as f64 / seconds,

@@ -2,6 +2,7 @@
 //! message carries its simulated time as `Nexus-Time`, so a run over it is as deterministic as a
 //! replay of the same seed.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
@@ -74,6 +75,34 @@ pub fn write_order_flow(path: &std::path::Path, seed: u64, events: u64) -> std::
     }
     out.flush()?;
     Ok((written, flow.expected().to_vec()))
+}
+
+/// An alert by what identifies an injected episode: (pattern, venue, account, symbol).
+pub type EpisodeKey = (String, String, String, String);
+
+/// How many alerts each injected episode must raise, by [`EpisodeKey`].
+pub fn expected_counts(expected: &[ExpectedAlert]) -> BTreeMap<EpisodeKey, i64> {
+    let mut counts = BTreeMap::new();
+    for e in expected {
+        let key = (e.pattern.name().to_string(), e.venue.to_string(), e.account.clone(), e.symbol.to_string());
+        *counts.entry(key).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// The alerts standing at the end of an `alerts.jsonl` file, counted by [`EpisodeKey`]; lines that
+/// are not alert updates are skipped.
+pub fn standing_alerts(path: &std::path::Path) -> std::io::Result<BTreeMap<EpisodeKey, i64>> {
+    let mut counts = BTreeMap::new();
+    for line in std::fs::read_to_string(path)?.lines() {
+        let Ok(line) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let a = &line["data"];
+        let [pattern, venue, account, symbol] =
+            [&a["pattern"], &a["venue"], &a["account"], &a["symbol"]].map(|v| v.as_str().unwrap_or("").to_string());
+        *counts.entry((pattern, venue, account, symbol)).or_insert(0) += line["diff"].as_i64().unwrap_or(0);
+    }
+    counts.retain(|_, count: &mut i64| *count != 0);
+    Ok(counts)
 }
 
 /// Publishes the simulated market at `speed` times real time until Ctrl-C or `duration`; returns

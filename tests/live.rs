@@ -100,6 +100,40 @@ fn text(value: &Value) -> String {
     }
 }
 
+/// The logical time of the last message of a recording.
+fn last_time(recording: &Path) -> i64 {
+    std::fs::read_to_string(recording)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok()?["recv_us"].as_i64())
+        .max()
+        .unwrap()
+}
+
+/// Starts `nexus run`, publishes `recording` into it, waits until PostgreSQL has committed past
+/// its last message, and stops the worker with SIGTERM (it must exit cleanly).
+async fn publish_through_worker(config: &Path, recording: &Path, pool: &PgPool) {
+    let mut worker = start_worker(config);
+    let published = nexus().args(["publish", "--input"]).arg(recording).arg("--config").arg(config).output().unwrap();
+    assert!(published.status.success(), "{}", String::from_utf8_lossy(&published.stderr));
+    wait_for_frontier(pool, last_time(recording) + 1).await;
+    let pid = worker.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(worker.0.wait().unwrap().success());
+}
+
+/// Up to `count` messages of `subscription` as JSON, waiting at most 10 s for each.
+async fn receive_json(subscription: &mut async_nats::Subscriber, count: usize) -> Vec<Value> {
+    let mut received = Vec::new();
+    while received.len() < count {
+        match tokio::time::timeout(Duration::from_secs(10), futures::StreamExt::next(subscription)).await {
+            Ok(Some(message)) => received.push(serde_json::from_slice::<Value>(&message.payload).unwrap()),
+            _ => break,
+        }
+    }
+    received
+}
+
 /// Replays `recording` with `config` into `out` and asserts it succeeded.
 fn replay_into(recording: &Path, out: &Path, config: &Path) {
     let status = nexus()
@@ -446,25 +480,13 @@ async fn positions_and_var_from_a_published_recording_match_replay_in_postgres_a
     )
     .unwrap();
     let recording = fixture("var_accounts.jsonl");
-    let last: i64 = std::fs::read_to_string(&recording)
-        .unwrap()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok()?["recv_us"].as_i64())
-        .max()
-        .unwrap();
 
     let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string());
     let listener = async_nats::connect(url).await.unwrap();
     let mut out_var = listener.subscribe(format!("{prefix}out.var")).await.unwrap();
     listener.flush().await.unwrap();
 
-    let mut worker = start_worker(&config);
-    let published = nexus().args(["publish", "--input"]).arg(&recording).arg("--config").arg(&config).output().unwrap();
-    assert!(published.status.success(), "{}", String::from_utf8_lossy(&published.stderr));
-    wait_for_frontier(&pool, last + 1).await;
-    let pid = worker.0.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    assert!(worker.0.wait().unwrap().success());
+    publish_through_worker(&config, &recording, &pool).await;
 
     let replayed = tempfile::tempdir().unwrap();
     replay_into(&recording, replayed.path(), &config);
@@ -485,18 +507,9 @@ async fn positions_and_var_from_a_published_recording_match_replay_in_postgres_a
     };
 
     // out.var carries replay's var.jsonl lines, in order.
-    let expected_lines: Vec<String> = replay_lines("var").iter().map(|l| l.to_string()).collect();
+    let expected_lines = replay_lines("var");
     assert!(!expected_lines.is_empty());
-    let mut received = Vec::new();
-    while received.len() < expected_lines.len() {
-        match tokio::time::timeout(Duration::from_secs(10), futures::StreamExt::next(&mut out_var)).await {
-            Ok(Some(message)) => {
-                received.push(serde_json::from_slice::<Value>(&message.payload).unwrap().to_string());
-            }
-            _ => break,
-        }
-    }
-    assert_eq!(received, expected_lines);
+    assert_eq!(receive_json(&mut out_var, expected_lines.len()).await, expected_lines);
 
     let var_fields = [
         "account",
@@ -529,25 +542,13 @@ async fn alerts_from_published_order_flow_match_replay_in_postgres_and_on_out_al
     let recording = dir.path().join("orders.jsonl");
     let (_, injected) = nexus::simulate::write_order_flow(&recording, 3, 25_000).unwrap();
     assert!(injected.len() >= 3);
-    let last: i64 = std::fs::read_to_string(&recording)
-        .unwrap()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok()?["recv_us"].as_i64())
-        .max()
-        .unwrap();
 
     let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string());
     let listener = async_nats::connect(url).await.unwrap();
     let mut out_alerts = listener.subscribe(format!("{prefix}out.alerts")).await.unwrap();
     listener.flush().await.unwrap();
 
-    let mut worker = start_worker(&config);
-    let published = nexus().args(["publish", "--input"]).arg(&recording).arg("--config").arg(&config).output().unwrap();
-    assert!(published.status.success(), "{}", String::from_utf8_lossy(&published.stderr));
-    wait_for_frontier(&pool, last + 1).await;
-    let pid = worker.0.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    assert!(worker.0.wait().unwrap().success());
+    publish_through_worker(&config, &recording, &pool).await;
 
     let replayed = tempfile::tempdir().unwrap();
     replay_into(&recording, replayed.path(), &config);
@@ -559,14 +560,7 @@ async fn alerts_from_published_order_flow_match_replay_in_postgres_and_on_out_al
     assert_eq!(lines.iter().filter(|l| l["diff"] == 1).count(), injected.len(), "replay raised the injected alerts");
 
     // out.alerts carries replay's alerts.jsonl lines, in order.
-    let mut received = Vec::new();
-    while received.len() < lines.len() {
-        match tokio::time::timeout(Duration::from_secs(10), futures::StreamExt::next(&mut out_alerts)).await {
-            Ok(Some(message)) => received.push(serde_json::from_slice::<Value>(&message.payload).unwrap()),
-            _ => break,
-        }
-    }
-    assert_eq!(received, lines);
+    assert_eq!(receive_json(&mut out_alerts, lines.len()).await, lines);
 
     // The alerts table holds every alert replay raised, with its evidence.
     let mut expected: Vec<String> = lines
