@@ -1,5 +1,7 @@
 //! Momentum ignition from the trades of one (venue, asset), and wash trades from single trades.
 
+use std::collections::BTreeMap;
+
 use compact_str::CompactString;
 use nexus_model::market::Side;
 use nexus_model::records::{Alert, AlertDetails, Pattern, Severity};
@@ -25,72 +27,109 @@ struct Burst {
     move_bps: Option<Decimal>,
     /// The first trade after the first one in which the account takes the other side, within the
     /// window and the reversal span after it.
-    reversal: Option<usize>,
+    reversal: usize,
 }
 
-impl Burst {
-    fn share_and_move_met(&self, p: &SurveillanceParams) -> bool {
-        let share_met = p.ignition_min_share.inner().checked_mul(self.volume).is_some_and(|v| self.account_volume >= v);
-        share_met && self.move_bps.is_some_and(|m| m >= p.ignition_min_move_bps.inner())
+/// Ignition episodes among the trades of `key` (in arrival order), one alert (with its settle
+/// time) per anchor: an aggressive trade whose window qualifies while no earlier aggressive trade
+/// of the same account and side within the window before it does.
+///
+/// One pass: the symbol's volume in a window is a difference of prefix sums, and each account's
+/// aggressive trades on one side are a list with prefix sums of their own, walked with a pointer
+/// to the window's end; the reversal is looked for only where share and move are met.
+pub fn ignition(key: &(Venue, Asset), trades: &[&TradeFact], p: &SurveillanceParams) -> Vec<(Alert, Time)> {
+    let n = trades.len();
+    // prefix[i]: volume of trades[..i]; end[i]: one past the last trade in the window from i.
+    let mut prefix = Vec::with_capacity(n + 1);
+    prefix.push(Decimal::ZERO);
+    for t in trades {
+        let last = prefix.last().copied().unwrap_or_default();
+        prefix.push(last.saturating_add(t.trade.qty.value().inner()));
     }
-
-    fn qualifies(&self, p: &SurveillanceParams) -> bool {
-        self.share_and_move_met(p) && self.reversal.is_some()
+    let mut end = vec![0; n];
+    let mut j = 0;
+    for (i, t) in trades.iter().enumerate() {
+        let limit = t.time.saturating_add(p.ignition_window_us);
+        j = j.max(i);
+        while j < n && trades[j].time <= limit {
+            j += 1;
+        }
+        end[i] = j;
     }
-}
-
-fn burst(trades: &[&TradeFact], i: usize, p: &SurveillanceParams) -> Option<Burst> {
-    let first = trades[i];
-    let account = CompactString::from(first.aggressive_account()?);
-    let side = first.trade.aggressor;
-    let end = first.time.saturating_add(p.ignition_window_us);
-    let mut own = Vec::new();
-    let mut volume = Decimal::ZERO;
-    let mut account_volume = Decimal::ZERO;
-    for (j, t) in trades.iter().enumerate().skip(i).take_while(|(_, t)| t.time <= end) {
-        volume = volume.saturating_add(t.trade.qty.value().inner());
-        if t.trade.aggressor == side && t.aggressive_account() == Some(account.as_str()) {
-            account_volume = account_volume.saturating_add(t.trade.qty.value().inner());
-            own.push(j);
+    // The aggressive trades of each (account, side), in order.
+    let mut lists: BTreeMap<(&str, Side), Vec<usize>> = BTreeMap::new();
+    for (i, t) in trades.iter().enumerate() {
+        if let Some(account) = t.aggressive_account() {
+            lists.entry((account, t.trade.aggressor)).or_default().push(i);
         }
     }
-    let start_price = first.trade.price.value().inner();
+    let mut alerts = Vec::new();
+    for ((account, side), list) in &lists {
+        let mut own_prefix = Vec::with_capacity(list.len() + 1);
+        own_prefix.push(Decimal::ZERO);
+        for &i in list {
+            let last = own_prefix.last().copied().unwrap_or_default();
+            own_prefix.push(last.saturating_add(trades[i].trade.qty.value().inner()));
+        }
+        let mut last_qualifying: Option<usize> = None;
+        let mut stop = 0;
+        for (k, &i) in list.iter().enumerate() {
+            stop = stop.max(k + 1);
+            while stop < list.len() && list[stop] < end[i] {
+                stop += 1;
+            }
+            let Some(burst) = burst(trades, i, &list[k..stop], &own_prefix, k, &prefix, end[i], account, *side, p)
+            else {
+                continue;
+            };
+            let start = trades[i].time;
+            let earlier = last_qualifying
+                .is_some_and(|q| trades[q].time >= start.saturating_sub(p.ignition_window_us));
+            last_qualifying = Some(i);
+            if !earlier {
+                alerts.extend(ignition_alert(key, trades, i, &burst, p));
+            }
+        }
+    }
+    alerts
+}
+
+/// The burst from `trades[i]`, when it qualifies: `own` are the account's aggressive trades on
+/// `side` in the window (from `i`), at positions `k..` of its list.
+#[allow(clippy::too_many_arguments)]
+fn burst(
+    trades: &[&TradeFact],
+    i: usize,
+    own: &[usize],
+    own_prefix: &[Decimal],
+    k: usize,
+    prefix: &[Decimal],
+    end: usize,
+    account: &str,
+    side: Side,
+    p: &SurveillanceParams,
+) -> Option<Burst> {
+    let volume = prefix[end] - prefix[i];
+    let account_volume = own_prefix[k + own.len()] - own_prefix[k];
+    if account_volume < p.ignition_min_share.inner().checked_mul(volume)? {
+        return None;
+    }
+    let start_price = trades[i].trade.price.value().inner();
     let last_price = own.last().map(|&j| trades[j].trade.price.value().inner()).unwrap_or(start_price);
     let moved = match side {
         Side::Buy => last_price - start_price,
         Side::Sell => start_price - last_price,
     };
     let move_bps = moved.checked_mul(Decimal::from(10_000u64)).and_then(|m| m.checked_div(start_price));
-    let mut burst = Burst { account, side, own, account_volume, volume, move_bps, reversal: None };
-    // The reversal is looked for only where the burst itself qualifies: most trades stop here.
-    if burst.share_and_move_met(p) {
-        let reversal_end = end.saturating_add(p.ignition_reversal_us);
-        burst.reversal = (i + 1..trades.len())
-            .take_while(|&j| trades[j].time <= reversal_end)
-            .find(|&j| trades[j].has_on_side(&burst.account, opposite(side)));
+    if !move_bps.is_some_and(|m| m >= p.ignition_min_move_bps.inner()) {
+        return None;
     }
-    Some(burst)
-}
-
-/// Ignition episodes among the trades of `key` (in arrival order), one alert (with its settle
-/// time) per anchor: an aggressive trade whose window qualifies while no earlier aggressive trade
-/// of the same account and side within the window before it does.
-pub fn ignition(key: &(Venue, Asset), trades: &[&TradeFact], p: &SurveillanceParams) -> Vec<(Alert, Time)> {
-    let bursts: Vec<Option<Burst>> = (0..trades.len()).map(|i| burst(trades, i, p)).collect();
-    let mut alerts = Vec::new();
-    for (i, b) in bursts.iter().enumerate() {
-        let Some(b) = b.as_ref().filter(|b| b.qualifies(p)) else { continue };
-        let start = trades[i].time;
-        let earlier_qualifies = (0..i)
-            .rev()
-            .take_while(|&j| trades[j].time >= start.saturating_sub(p.ignition_window_us))
-            .filter_map(|j| bursts[j].as_ref())
-            .any(|e| e.account == b.account && e.side == b.side && e.qualifies(p));
-        if !earlier_qualifies {
-            alerts.extend(ignition_alert(key, trades, i, b, p));
-        }
-    }
-    alerts
+    let reversal_end = trades[i].time.saturating_add(p.ignition_window_us).saturating_add(p.ignition_reversal_us);
+    let reversal = (i + 1..trades.len())
+        .take_while(|&j| trades[j].time <= reversal_end)
+        .find(|&j| trades[j].has_on_side(account, opposite(side)))?;
+    let account = CompactString::from(account);
+    Some(Burst { account, side, own: own.to_vec(), account_volume, volume, move_bps, reversal })
 }
 
 fn ignition_alert(
@@ -101,7 +140,7 @@ fn ignition_alert(
     p: &SurveillanceParams,
 ) -> Option<(Alert, Time)> {
     let (venue, symbol) = key.clone();
-    let reversal = trades[b.reversal?];
+    let reversal = trades[b.reversal];
     let last_own = b.own.last().map(|&j| trades[j].time).unwrap_or(trades[i].time);
     let mut evidence: Vec<CompactString> = b.own.iter().map(|&j| trades[j].trade.trade_id.clone()).collect();
     evidence.push(reversal.trade.trade_id.clone());
