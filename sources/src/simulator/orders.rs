@@ -78,7 +78,6 @@ pub struct OrderFlow {
     expected: Vec<ExpectedAlert>,
 }
 
-/// Order and trade events written so far, by kind: the size of a historical scan.
 impl OrderFlow {
     /// A generator at `config.start_us`.
     pub fn new(config: &OrderFlowConfig) -> OrderFlow {
@@ -254,7 +253,8 @@ impl OrderFlow {
         });
     }
 
-    /// A small order of `account` on `side`, filled against a benign account `delay` after `time`.
+    /// A small order of `account` (a buy if `buy`) placed at `time` and filled 200 ms later
+    /// against a benign account, with its trade.
     fn small_fill(&mut self, time: LogicalTime, venue: usize, asset: usize, account: &str, buy: bool) {
         let id = self.next_id("o");
         let (side, aggressor) = if buy { ("buy", "sell") } else { ("sell", "buy") };
