@@ -83,8 +83,7 @@ pub fn ignition(key: &(Venue, Asset), trades: &[&TradeFact], p: &SurveillancePar
                 continue;
             };
             let start = trades[i].time;
-            let earlier = last_qualifying
-                .is_some_and(|q| trades[q].time >= start.saturating_sub(p.ignition_window_us));
+            let earlier = last_qualifying.is_some_and(|q| trades[q].time >= start.saturating_sub(p.ignition_window_us));
             last_qualifying = Some(i);
             if !earlier {
                 alerts.extend(ignition_alert(key, trades, i, &burst, p));
