@@ -120,7 +120,7 @@ fn burst(
         Side::Sell => start_price - last_price,
     };
     let move_bps = moved.checked_mul(Decimal::from(10_000u64)).and_then(|m| m.checked_div(start_price));
-    if !move_bps.is_some_and(|m| m >= p.ignition_min_move_bps.inner()) {
+    if move_bps.is_none_or(|m| m < p.ignition_min_move_bps.inner()) {
         return None;
     }
     let reversal_end = trades[i].time.saturating_add(p.ignition_window_us).saturating_add(p.ignition_reversal_us);
