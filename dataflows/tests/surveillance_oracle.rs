@@ -39,6 +39,9 @@ enum Event {
     Cancel { which: usize },
     Fill { which: usize, size: usize },
     Trade { asset: usize, price: usize, size: usize, buy: bool, buyer: Option<usize>, seller: Option<usize> },
+    // Layers: three same-side orders of one account at three prices, two cancelled at once, and
+    // a fill on the other side: a layering episode, so that episodes often lie close together.
+    Layers { account: usize, buy: bool },
     Params(usize),
     Groups(usize),
 }
@@ -53,6 +56,7 @@ fn event() -> impl Strategy<Value = Event> {
         3 => (0..16usize, 0..5usize).prop_map(|(which, size)| Event::Fill { which, size }),
         5 => (0..2usize, 0..5usize, 0..5usize, any::<bool>(), account(), account())
             .prop_map(|(asset, price, size, buy, buyer, seller)| Event::Trade { asset, price, size, buy, buyer, seller }),
+        2 => (0..2usize, any::<bool>()).prop_map(|(account, buy)| Event::Layers { account, buy }),
         1 => (0..3usize).prop_map(Event::Params),
         1 => (0..3usize).prop_map(Event::Groups),
     ]
@@ -130,7 +134,9 @@ fn build(events: &[(u64, Event)]) -> Built {
     for (position, (gap, event)) in events.iter().enumerate() {
         time += gap;
         seq += 1;
+        // Every message has a sequence of its own (one order event per message).
         let mut order = |e: OrderEvent| {
+            seq += 1;
             let fact = OrderFact { time, seq, event: e };
             updates.push((In::Order(fact.clone()), time, 1));
             history.orders.push(fact);
@@ -186,6 +192,37 @@ fn build(events: &[(u64, Event)]) -> Built {
                 let fact = TradeFact { time, seq, trade };
                 updates.push((In::Trade(fact.clone()), time, 1));
                 history.trades.push(fact);
+            }
+            Event::Layers { account, buy } => {
+                for (k, price) in [0usize, 1, 2].iter().enumerate() {
+                    let e = OrderEvent {
+                        venue: Venue::Binance,
+                        order_id: CompactString::from(format!("o{position}-{k}")),
+                        account: CompactString::from(ACCOUNTS[*account]),
+                        asset: asset(0),
+                        side: if *buy { Side::Buy } else { Side::Sell },
+                        kind: OrderEventKind::New,
+                        price: Price::new(dec(PRICES[*price])).unwrap(),
+                        qty: Quantity::new(dec(SIZES[0])).unwrap(),
+                        fill_qty: None,
+                        fill_price: None,
+                        ts_ms: 0,
+                    };
+                    placed.push(e.clone());
+                    order(e);
+                }
+                for back in 1..=2 {
+                    let layer = placed[placed.len() - back].clone();
+                    order(OrderEvent { kind: OrderEventKind::Cancel, ..layer });
+                }
+                // A fill on the other side: on its own, each such event is a layering episode.
+                let other = OrderEvent {
+                    order_id: CompactString::from(format!("o{position}-fill")),
+                    side: if *buy { Side::Sell } else { Side::Buy },
+                    ..placed[placed.len() - 1].clone()
+                };
+                order(other.clone());
+                order(OrderEvent { kind: OrderEventKind::Fill, fill_qty: Some(other.qty), ..other });
             }
             Event::Params(next) if *next != p => {
                 updates.push((In::Params(params(p)), time, -1));
