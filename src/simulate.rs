@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use async_nats::HeaderMap;
 use bytes::Bytes;
 use nexus_sources::nats::NEXUS_TIME_HEADER;
-use nexus_sources::simulator::{ExpectedAlert, OrderFlow, OrderFlowConfig, Simulator, SimulatorConfig};
+use nexus_sources::simulator::{ExpectedAlert, OrderFlow, OrderFlowConfig, SimMessage, Simulator, SimulatorConfig};
 
 /// How often the simulator releases messages.
 const TICK: Duration = Duration::from_millis(20);
@@ -40,19 +40,25 @@ pub fn write_recording(path: &std::path::Path, seed: u64, seconds: u64) -> std::
     let (mut written, mut messages) = (0u64, Vec::new());
     for second in 1..=seconds {
         simulator.advance(config.start_us + second * 1_000_000, &mut messages);
-        for message in messages.drain(..) {
-            writeln!(out, "{}", message.recording_line())?;
-            written += 1;
-        }
+        written += write_lines(&mut out, &mut messages)?;
     }
     out.flush()?;
     Ok(written)
 }
 
+/// Writes `messages` as recording lines and empties it; returns how many were written.
+fn write_lines(out: &mut impl std::io::Write, messages: &mut Vec<SimMessage>) -> std::io::Result<u64> {
+    let count = messages.len() as u64;
+    for message in messages.drain(..) {
+        writeln!(out, "{}", message.recording_line())?;
+    }
+    Ok(count)
+}
+
 /// Writes a recording of order flow alone (benign market makers, trades and a manipulation
 /// episode every minute) until it holds at least `events` messages and every episode under way
-/// has ended, as fast as possible; returns
-/// the number written and the alerts the injected episodes must raise.
+/// has ended, as fast as possible; returns the number written and the alerts the injected
+/// episodes must raise.
 pub fn write_order_flow(path: &std::path::Path, seed: u64, events: u64) -> std::io::Result<(u64, Vec<ExpectedAlert>)> {
     use std::io::Write;
     let config = OrderFlowConfig { seed, ..OrderFlowConfig::default() };
@@ -62,17 +68,11 @@ pub fn write_order_flow(path: &std::path::Path, seed: u64, events: u64) -> std::
     while written < events {
         second += 1;
         flow.advance(config.start_us + second * 1_000_000, &mut messages);
-        for message in messages.drain(..) {
-            writeln!(out, "{}", message.recording_line())?;
-            written += 1;
-        }
+        written += write_lines(&mut out, &mut messages)?;
     }
     // The episodes under way end too, so that every expected alert can be raised.
     flow.finish(&mut messages);
-    for message in messages.drain(..) {
-        writeln!(out, "{}", message.recording_line())?;
-        written += 1;
-    }
+    written += write_lines(&mut out, &mut messages)?;
     out.flush()?;
     Ok((written, flow.expected().to_vec()))
 }

@@ -244,7 +244,8 @@ impl OrderFlow {
         }
     }
 
-    fn expect(&mut self, pattern: Pattern, venue: usize, account: &str, asset: usize) {
+    /// Records an alert the episode being injected must raise.
+    fn expect_alert(&mut self, pattern: Pattern, venue: usize, account: &str, asset: usize) {
         self.expected.push(ExpectedAlert {
             pattern,
             venue: VENUES[venue],
@@ -288,7 +289,7 @@ impl OrderFlow {
                 self.order(time, venue, asset, &id, &account, "sell", "new", price, qty);
                 self.small_fill(time + 800 * MS, venue, asset, &account, true);
                 self.order(time + 2 * SECOND, venue, asset, &id, &account, "sell", "cancel", price, qty);
-                self.expect(Pattern::Spoofing, venue, &account, asset);
+                self.expect_alert(Pattern::Spoofing, venue, &account, asset);
             }
             1 => {
                 // Layering: four sells 10 bps apart within 1.2 s, a buy filled, all cancelled at 4 s.
@@ -304,14 +305,14 @@ impl OrderFlow {
                 for (id, price, qty) in placed {
                     self.order(time + 4 * SECOND, venue, asset, &id, &account, "sell", "cancel", price, qty);
                 }
-                self.expect(Pattern::Layering, venue, &account, asset);
+                self.expect_alert(Pattern::Layering, venue, &account, asset);
             }
             2 => {
                 // Wash trading: one account on both sides.
                 let account = format!("wash-{case}");
                 let (price, qty) = (Self::price(asset, 0), Self::size(asset, 10_000));
                 self.trade(time, venue, asset, price, qty, "buy", Some(&account), Some(&account));
-                self.expect(Pattern::WashTrading, venue, &account, asset);
+                self.expect_alert(Pattern::WashTrading, venue, &account, asset);
             }
             3 => {
                 // Momentum ignition: five aggressive buys worth 100,000 each, 20 bps apart, then a sell.
@@ -322,7 +323,7 @@ impl OrderFlow {
                 }
                 let (price, qty) = (Self::price(asset, 80), Self::size(asset, 100_000));
                 self.trade(time + 15 * SECOND, venue, asset, price, qty, "sell", Some("mm-2"), Some(&account));
-                self.expect(Pattern::MomentumIgnition, venue, &account, asset);
+                self.expect_alert(Pattern::MomentumIgnition, venue, &account, asset);
             }
             _ => {
                 // Repeated manipulation: three wash trades within three minutes, escalated.
@@ -330,9 +331,9 @@ impl OrderFlow {
                 for k in 0..3u64 {
                     let (price, qty) = (Self::price(asset, 0), Self::size(asset, 10_000));
                     self.trade(time + k * 60 * SECOND, venue, asset, price, qty, "buy", Some(&account), Some(&account));
-                    self.expect(Pattern::WashTrading, venue, &account, asset);
+                    self.expect_alert(Pattern::WashTrading, venue, &account, asset);
                 }
-                self.expect(Pattern::RepeatedManipulation, venue, &account, asset);
+                self.expect_alert(Pattern::RepeatedManipulation, venue, &account, asset);
             }
         }
     }
