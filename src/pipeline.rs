@@ -9,11 +9,13 @@ use differential_dataflow::VecCollection;
 use differential_dataflow::input::{Input, InputSession};
 use nexus_dataflows::opportunities::{OpportunityParams, opportunities};
 use nexus_dataflows::reconcile::{ReconcileParams, reconcile};
+use nexus_dataflows::risk_gate::{GateInputs, GateParams, HaltState, risk_gate};
 use nexus_dataflows::surveillance::{
     AccountGroups, OrderFact, SurveillanceHistory, SurveillanceParams, TradeFact, surveillance,
 };
 use nexus_dataflows::var::{PriceHistory, PriceTick, Shock, VarParams, risk};
 use nexus_model::config::Config;
+use nexus_model::control::{Halt, HaltScope};
 use nexus_model::funding::{FundingObservation, FundingSource, FundingUpdate, ObservationKey};
 use nexus_model::market::{BookTop, Fill, OrderEvent, Trade};
 use nexus_model::records::{OutputStream, Parameter, Rejected};
@@ -63,6 +65,10 @@ pub struct PipelineInputs {
     reconcile_params: InputSession<Time, ReconcileParams, isize>,
     /// Configured funding intervals.
     interval_overrides: InputSession<Time, ((Venue, Asset), Dec), isize>,
+    /// Halts as upserts keyed by (scope, target).
+    halts: InputHandleVec<Time, Upsert<(HaltScope, CompactString), HaltState>>,
+    /// The risk gate's parameters (one record in the collection).
+    gate_params: InputSession<Time, GateParams, isize>,
     /// Rejected inputs, passed through to the `rejected` stream.
     rejected: InputSession<Time, Rejected, isize>,
     /// The effective configuration, key by key, for the `parameters` table.
@@ -97,17 +103,32 @@ pub fn build<'s>(
     let (opportunity_params, scoring) = scope.new_collection();
     let (interval_overrides, overrides) = scope.new_collection();
     let (rejected, rejected_records) = scope.new_collection();
+    let mut halts = InputHandleVec::new();
+    let latest_halts = latest_by_key(halts.to_stream(scope)).map(|(_key, state)| state);
+    let (gate_params, gate_parameters) = scope.new_collection();
     let (parameters, parameter_records) = scope.new_collection();
 
     let reconciled = reconcile(latest, params, overrides);
-    let scored = opportunities(reconciled.snapshots.clone(), latest_books, scoring);
-    let risk = risk(latest_prices, latest_fills, var_parameters, shock_records, history);
+    let scored = opportunities(reconciled.snapshots.clone(), latest_books.clone(), scoring);
+    let risk = risk(latest_prices.clone(), latest_fills.clone(), var_parameters, shock_records, history);
     emit(reconciled.snapshots, OutputStream::Snapshots, sink, probe);
-    emit(scored.opportunities, OutputStream::Opportunities, sink, probe);
+    emit(scored.opportunities.clone(), OutputStream::Opportunities, sink, probe);
     emit(scored.ranked, OutputStream::Ranked, sink, probe);
     emit(reconciled.discrepancies, OutputStream::Discrepancies, sink, probe);
     let alerts = surveillance(order_facts, trade_facts, surveillance_parameters, groups, kept);
+    let gate = risk_gate(GateInputs {
+        opportunities: scored.opportunities,
+        books: latest_books,
+        prices: latest_prices,
+        fills: latest_fills,
+        var: risk.var.clone(),
+        alerts: alerts.clone(),
+        halts: latest_halts,
+        params: gate_parameters,
+    });
     emit(alerts, OutputStream::Alerts, sink, probe);
+    emit(gate.decisions, OutputStream::Decisions, sink, probe);
+    emit(gate.orders, OutputStream::Orders, sink, probe);
     emit(risk.positions, OutputStream::Positions, sink, probe);
     emit(risk.var, OutputStream::Var, sink, probe);
     emit(risk.stress, OutputStream::Stress, sink, probe);
@@ -128,6 +149,8 @@ pub fn build<'s>(
         opportunity_params,
         reconcile_params,
         interval_overrides,
+        halts,
+        gate_params,
         rejected,
         parameters,
     }
@@ -161,6 +184,7 @@ impl PipelineInputs {
         self.var_params.insert(VarParams::from_config(config));
         self.surveillance_params.insert(SurveillanceParams::from_config(config));
         self.account_groups.insert(AccountGroups::from_config(config));
+        self.gate_params.insert(GateParams::from_config(config));
         for shock in Shock::all_of(config) {
             self.shocks.insert(shock);
         }
@@ -198,6 +222,11 @@ impl PipelineInputs {
         if old != new {
             self.account_groups.update_at(old, time, -1);
             self.account_groups.update_at(new, time, 1);
+        }
+        let (old, new) = (GateParams::from_config(previous), GateParams::from_config(next));
+        if old != new {
+            self.gate_params.update_at(old, time, -1);
+            self.gate_params.update_at(new, time, 1);
         }
         let (old, new) = (Shock::all_of(previous), Shock::all_of(next));
         for shock in old.iter().filter(|s| !new.contains(s)) {
@@ -254,6 +283,13 @@ impl PipelineInputs {
         self.books.send(((book.venue, book.asset.clone()), Some((seq, book)), time));
     }
 
+    /// A `control.halt` at `time`: it replaces the previous halt or lift of its scope and target.
+    pub fn halt(&mut self, halt: Halt, time: Time) {
+        let key = (halt.scope, halt.target.clone());
+        let state = HaltState { scope: halt.scope, target: halt.target, halted: halt.halted, since: time };
+        self.halts.send((key, Some(state), time));
+    }
+
     /// A rejected input at `time`.
     pub fn rejected(&mut self, record: Rejected, time: Time) {
         self.rejected.update_at(record, time, 1);
@@ -280,6 +316,8 @@ impl PipelineInputs {
             self.opportunity_params.advance_to(time);
             self.reconcile_params.advance_to(time);
             self.interval_overrides.advance_to(time);
+            self.halts.advance_to(time);
+            self.gate_params.advance_to(time);
             self.rejected.advance_to(time);
             self.parameters.advance_to(time);
         }
@@ -300,6 +338,8 @@ impl PipelineInputs {
         self.opportunity_params.flush();
         self.reconcile_params.flush();
         self.interval_overrides.flush();
+        self.halts.flush();
+        self.gate_params.flush();
         self.rejected.flush();
         self.parameters.flush();
     }

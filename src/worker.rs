@@ -136,8 +136,7 @@ fn apply(item: Item, decoder: &mut Decoder, inputs: &mut PipelineInputs, config:
                 Ok(Input::Fill(fill)) => inputs.fill(fill, seq, time),
                 Ok(Input::Trade(trade)) => inputs.trade(trade, seq, time),
                 Ok(Input::Order(event)) => inputs.order(event, seq, time),
-                // Halts are decoded and validated; the risk gate that consumes them is issue 7's.
-                Ok(Input::Halt(_)) => {}
+                Ok(Input::Halt(halt)) => inputs.halt(halt, time),
                 Err(rejected) => inputs.rejected(rejected, time),
             });
         }

@@ -10,11 +10,14 @@
 //!   [`opportunities::oracle`].
 //! - [`var`]: fills and reference prices -> `positions`, rolling `var` and `stress` per account
 //!   (DESIGN 5.3), with [`var::oracle`].
+//! - [`risk_gate`]: opportunities, VaR, halts and alerts -> `decisions` and two-legged `orders`
+//!   (DESIGN 5.5), with [`risk_gate::oracle`].
 //! - [`surveillance`]: order events and trades -> manipulation `alerts` (DESIGN 5.4), with
 //!   [`surveillance::oracle`].
 
 pub mod opportunities;
 pub mod reconcile;
+pub mod risk_gate;
 pub mod surveillance;
 pub mod var;
 

@@ -135,6 +135,16 @@ impl Dec {
         self.0.checked_div(rhs.0).map(Dec::new)
     }
 
+    /// Rounded toward zero to `decimals` places: a size never exceeds what was asked for.
+    pub fn truncate_to(self, decimals: u32) -> Dec {
+        Dec::new(self.0.round_dp_with_strategy(decimals, rust_decimal::RoundingStrategy::ToZero))
+    }
+
+    /// The smaller of two values.
+    pub fn min(self, other: Dec) -> Dec {
+        if self <= other { self } else { other }
+    }
+
     /// The nearest `f64`, for the few definitions that ask for floating point.
     pub fn to_f64(self) -> f64 {
         use rust_decimal::prelude::ToPrimitive;

@@ -5,6 +5,7 @@
 //! (through [`Dec`]); figures the definitions give as floating point serialize as JSON numbers.
 
 mod alert;
+mod gate;
 mod risk;
 
 use std::fmt;
@@ -17,6 +18,7 @@ use crate::funding::FundingSource;
 use crate::venue::Venue;
 
 pub use alert::{Alert, AlertDetails, Pattern, Severity};
+pub use gate::{ArbId, Decision, OrderAction, OrderIntent, OrderType};
 pub use risk::{Position, StressPnl, VarFigures};
 
 /// Every output stream of DESIGN section 6, in the order their files are listed.

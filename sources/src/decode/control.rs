@@ -5,6 +5,7 @@ use std::sync::Arc;
 use compact_str::CompactString;
 use nexus_model::config::Config;
 use nexus_model::control::{Halt, HaltScope};
+use nexus_model::{Asset, Venue};
 use serde::Deserialize;
 
 use super::Input;
@@ -36,11 +37,26 @@ struct HaltPayload {
     reason: String,
 }
 
-/// Decodes a halt; every scope but `global` needs a target.
+/// Decodes a halt; every scope but `global` needs a target. Targets are made canonical: a venue
+/// must be one nexus knows, a symbol becomes its asset (`BTCUSDT` halts `BTC`), and a global
+/// halt's target is ignored.
 pub fn halt(payload: &[u8]) -> Result<Input, DecodeError> {
     let h: HaltPayload = fields::parse(payload)?;
     if h.scope != HaltScope::Global && h.target.is_empty() {
         return Err(DecodeError::InvalidField("a venue, symbol or account halt needs a `target`".to_string()));
     }
-    Ok(Input::Halt(Halt { scope: h.scope, target: h.target, halted: h.halted, reason: h.reason }))
+    let target = match h.scope {
+        HaltScope::Global => CompactString::default(),
+        HaltScope::Venue => {
+            let venue = h.target.parse::<Venue>().map_err(|_| DecodeError::UnknownVenue(h.target.to_string()))?;
+            CompactString::from(venue.name())
+        }
+        HaltScope::Symbol => CompactString::from(
+            Asset::from_venue_symbol(&h.target)
+                .map_err(|_| DecodeError::InvalidField(format!("halt target {:?} is not a symbol", h.target)))?
+                .as_str(),
+        ),
+        HaltScope::Account => h.target,
+    };
+    Ok(Input::Halt(Halt { scope: h.scope, target, halted: h.halted, reason: h.reason }))
 }
