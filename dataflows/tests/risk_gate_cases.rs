@@ -127,7 +127,9 @@ impl Run {
 }
 
 /// (action, venue, side, qty, reduce_only) of each order, for compact assertions.
-fn legs(orders: &[(u64, OrderIntent)]) -> Vec<(u64, OrderAction, nexus_model::Venue, nexus_model::market::Side, String, bool)> {
+fn legs(
+    orders: &[(u64, OrderIntent)],
+) -> Vec<(u64, OrderAction, nexus_model::Venue, nexus_model::market::Side, String, bool)> {
     orders.iter().map(|(ms, o)| (*ms, o.action, o.venue, o.side, o.qty.to_string(), o.reduce_only)).collect()
 }
 
@@ -194,7 +196,9 @@ fn closes_when_net_apr_is_no_longer_positive_or_the_opportunity_expires() {
     s.no_opp(3000, &eth);
     let r = s.run();
     let actions = |arb| legs(&r.orders(arb)).into_iter().map(|l| (l.0, l.1)).collect::<Vec<_>>();
-    let expected = |ms| vec![(1000, OrderAction::Open), (1000, OrderAction::Open), (ms, OrderAction::Close), (ms, OrderAction::Close)];
+    let expected = |ms| {
+        vec![(1000, OrderAction::Open), (1000, OrderAction::Open), (ms, OrderAction::Close), (ms, OrderAction::Close)]
+    };
     assert_eq!(actions(&btc), expected(2000));
     assert_eq!(actions(&eth), expected(3000));
 }

@@ -84,7 +84,9 @@ impl<'a> View<'a> {
         let p = self.params;
         let mut reasons = Vec::new();
         let halted = |scope: HaltScope, target: &str| {
-            self.halts.iter().any(|h| h.halted && h.scope == scope && (scope == HaltScope::Global || h.target == target))
+            self.halts
+                .iter()
+                .any(|h| h.halted && h.scope == scope && (scope == HaltScope::Global || h.target == target))
         };
         if halted(HaltScope::Global, "") {
             reasons.push("halt:global".to_string());
@@ -199,7 +201,8 @@ pub fn decide(facts: &[(&GateFact, isize)], output: &mut Vec<(GateOut, isize)>) 
         taken.insert(&open.arb);
         let candidate = view.candidates.get(&open.arb);
         let (long, short) = (view.filled(open, open.arb.long_venue), view.filled(open, open.arb.short_venue));
-        let ending = if view.due.contains(&(&open.arb, open.opened_us)) && !(long.is_positive() && short.is_positive()) {
+        let ending = if view.due.contains(&(&open.arb, open.opened_us)) && !(long.is_positive() && short.is_positive())
+        {
             Some(if long.is_positive() {
                 Ending::Unwind { venue: open.arb.long_venue, side: Side::Sell, qty: long }
             } else if short.is_positive() {

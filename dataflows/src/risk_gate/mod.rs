@@ -82,7 +82,8 @@ pub fn risk_gate<'s>(inputs: GateInputs<'s>) -> Gate<'s> {
 
     // Candidates: opportunities at or above the lower threshold, sized per asset from the books'
     // depth and the reference price.
-    let terms = with_params(opportunities, params.clone(), OppTerms::of).map(|t| (t.arb.symbol.clone(), SizingFact::Opp(t)));
+    let terms =
+        with_params(opportunities, params.clone(), OppTerms::of).map(|t| (t.arb.symbol.clone(), SizingFact::Opp(t)));
     let depths = books.flat_map(|((venue, asset), book)| {
         BookFigures::of(&book).map(|figures| (asset, SizingFact::Depth(venue, figures.depth)))
     });
@@ -121,7 +122,13 @@ pub fn risk_gate<'s>(inputs: GateInputs<'s>) -> Gate<'s> {
     });
     let fills_by_order = fills.map(|f| (f.client_order_id.clone(), (f.fill_id, f.qty.value())));
     let leg_fills = legs.join_map(fills_by_order, |_id: &CompactString, (arb, opened_us, venue), (fill_id, qty)| {
-        GateFact::LegFill { arb: arb.clone(), opened_us: *opened_us, venue: *venue, fill_id: fill_id.clone(), qty: *qty }
+        GateFact::LegFill {
+            arb: arb.clone(),
+            opened_us: *opened_us,
+            venue: *venue,
+            fill_id: fill_id.clone(),
+            qty: *qty,
+        }
     });
     let due = delay_until(open.map(|o| (o.due_us, o.arb, o.opened_us)), |(due_us, _, _)| *due_us)
         .map(|(_, arb, opened_us)| GateFact::Due { arb, opened_us });
@@ -140,7 +147,8 @@ pub fn risk_gate<'s>(inputs: GateInputs<'s>) -> Gate<'s> {
         .map(|((), time)| GateFact::Now(time));
 
     // The gate: one reduce over everything, for the one account it trades.
-    let gate = facts.concat(now).map(|fact| ((), fact)).reduce_named("Gate", |_unit, facts, output| decide(facts, output));
+    let gate =
+        facts.concat(now).map(|fact| ((), fact)).reduce_named("Gate", |_unit, facts, output| decide(facts, output));
     let next_state = gate.clone().flat_map(|((), out)| match out {
         GateOut::State(state) => Some(state),
         GateOut::Decision(_) => None,

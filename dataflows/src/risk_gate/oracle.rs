@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use compact_str::CompactString;
 use nexus_model::control::HaltScope;
 use nexus_model::market::{BookTop, Fill, Side};
-use nexus_model::records::{Alert, ArbId, Decision, Opportunity, OrderAction, OrderIntent, OrderType, Severity, VarFigures};
+use nexus_model::records::{
+    Alert, ArbId, Decision, Opportunity, OrderAction, OrderIntent, OrderType, Severity, VarFigures,
+};
 use nexus_model::{Asset, Dec, Venue};
 use serde::{Deserialize, Serialize};
 
@@ -232,7 +234,11 @@ impl Inputs {
                 if share < p.max_notional { share } else { p.max_notional }
             }
         };
-        let qty = self.price.get(&arb.symbol).and_then(|price| notional.checked_div(*price)).map(|q| q.truncate_to(p.qty_decimals));
+        let qty = self
+            .price
+            .get(&arb.symbol)
+            .and_then(|price| notional.checked_div(*price))
+            .map(|q| q.truncate_to(p.qty_decimals));
         (notional, qty)
     }
 
