@@ -352,3 +352,87 @@ async fn alerts_are_raised_revised_and_withdrawn_but_never_deleted() {
     pool.close().await;
     db.drop_database().await.unwrap();
 }
+
+fn decision(arb: &str, accepted: bool, reasons: &[&str]) -> String {
+    json!({"arb_id": arb, "symbol": "BTC", "long_venue": "binance", "short_venue": "bybit", "accepted": accepted,
+        "reasons": reasons})
+    .to_string()
+}
+
+fn order(id: &str, action: &str, venue: &str, side: &str) -> String {
+    json!({"client_order_id": id, "arb_id": "BTC:binance:bybit", "action": action, "account": "main",
+        "venue": venue, "symbol": "BTC", "side": side, "qty": "0.3333", "order_type": "market",
+        "reduce_only": action != "open"})
+    .to_string()
+}
+
+#[tokio::test]
+async fn decisions_keep_their_history_and_orders_are_written_once() {
+    let db = TestDatabase::create(true).await.expect("postgres reachable");
+    let pool = db.pool().await.unwrap();
+    let mut sink = PostgresSinkConfig::new(&db.url).build().await.unwrap();
+    let mut buffer = CompletedTimes::new();
+    let arb = "BTC:binance:bybit";
+    buffer.accept(SinkEvent::Updates {
+        stream: OutputStream::Decisions,
+        updates: vec![
+            (decision(arb, false, &["halt:global"]), 10, 1),
+            // The halt is lifted: the rejection is replaced by an acceptance.
+            (decision(arb, false, &["halt:global"]), 20, -1),
+            (decision(arb, true, &[]), 20, 1),
+        ],
+    });
+    buffer.accept(SinkEvent::Updates {
+        stream: OutputStream::Orders,
+        updates: vec![(order("nx1", "open", "binance", "buy"), 20, 1), (order("nx2", "open", "bybit", "sell"), 20, 1)],
+    });
+    let first = buffer.accept(SinkEvent::Frontier(25)).unwrap();
+    sink.write(&first).await.unwrap();
+    // The arbitrage closes: its decision lapses, two close orders go out.
+    buffer.accept(SinkEvent::Updates {
+        stream: OutputStream::Decisions,
+        updates: vec![(decision(arb, true, &[]), 30, -1)],
+    });
+    buffer.accept(SinkEvent::Updates {
+        stream: OutputStream::Orders,
+        updates: vec![
+            (order("nx3", "close", "binance", "sell"), 30, 1),
+            (order("nx4", "close", "bybit", "buy"), 30, 1),
+        ],
+    });
+    let second = buffer.accept(SinkEvent::Frontier(35)).unwrap();
+    sink.write(&second).await.unwrap();
+    // A second sink (a restarted worker that lost its progress) writes both again.
+    sqlx::query("DELETE FROM sink_progress").execute(&pool).await.unwrap();
+    let mut again = PostgresSinkConfig::new(&db.url).build().await.unwrap();
+    again.write(&first).await.unwrap();
+    again.write(&second).await.unwrap();
+
+    let decisions = sqlx::query_scalar::<_, String>(
+        "SELECT format('%s|%s|%s|%s', arb_id, decided_time, accepted, array_to_string(reasons, ',')) || '|' ||
+             coalesce(superseded_time::text, '-') FROM decisions ORDER BY decided_time",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(decisions, vec![format!("{arb}|10|f|halt:global|20"), format!("{arb}|20|t||30")]);
+    let orders = sqlx::query_scalar::<_, String>(
+        "SELECT format('%s|%s|%s|%s|%s|%s|%s', client_order_id, action, venue, side, qty, reduce_only, logical_time)
+         FROM orders ORDER BY client_order_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        orders,
+        vec![
+            "nx1|open|binance|buy|0.3333|f|20",
+            "nx2|open|bybit|sell|0.3333|f|20",
+            "nx3|close|binance|sell|0.3333|t|30",
+            "nx4|close|bybit|buy|0.3333|t|30"
+        ]
+    );
+
+    pool.close().await;
+    db.drop_database().await.unwrap();
+}

@@ -7,7 +7,7 @@ use nexus_dataflows::risk_gate::{GateInputs, GateParams, HaltState, risk_gate};
 use nexus_dataflows::var::PriceTick;
 use nexus_model::config::Config;
 use nexus_model::control::HaltScope;
-use nexus_model::market::{BookTop, Fill, Side};
+use nexus_model::market::{BookTop, Fill};
 use nexus_model::records::{
     Alert, AlertDetails, ArbId, Decision, Opportunity, OrderIntent, Pattern, Severity, VarFigures,
 };
@@ -193,12 +193,4 @@ pub fn critical_alert(id: &str, account: &str, last_us: Time) -> Alert {
 /// A halt (or, with `halted` false, a lift) sent at `since`.
 pub fn halt(scope: HaltScope, target: &str, halted: bool, since: Time) -> HaltState {
     HaltState { scope, target: target.into(), halted, since }
-}
-
-/// The side that undoes `side`.
-pub fn opposite(side: Side) -> Side {
-    match side {
-        Side::Buy => Side::Sell,
-        Side::Sell => Side::Buy,
-    }
 }

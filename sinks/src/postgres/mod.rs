@@ -5,6 +5,7 @@
 mod alerts;
 mod changes;
 mod config;
+mod gate;
 mod opportunities;
 mod risk;
 mod sink;

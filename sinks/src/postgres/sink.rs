@@ -82,6 +82,7 @@ impl PostgresSink {
         super::opportunities::write(&mut tx, &fresh).await?;
         super::risk::write(&mut tx, &fresh).await?;
         super::alerts::write(&mut tx, &fresh).await?;
+        super::gate::write(&mut tx, &fresh).await?;
         sqlx::query(
             "INSERT INTO sink_progress (sink, frontier, updated_at) VALUES ($1, $2, now())
              ON CONFLICT (sink) DO UPDATE SET frontier = EXCLUDED.frontier, updated_at = EXCLUDED.updated_at",
