@@ -153,6 +153,26 @@ enum Command {
         #[arg(long, value_name = "N", requires = "output")]
         order_events: Option<u64>,
     },
+    /// A paper venue on NATS: fills the market orders of exec.orders.> at the current book (the
+    /// ask for a buy, the bid for a sell, the mark price without a book) and publishes the fills on
+    /// exec.fills.<venue>, until Ctrl-C or SIGTERM.
+    PaperVenue {
+        /// Configuration file (for nats.url, nats.prefix and the taker fees charged).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Delay before each fill, milliseconds (also added to the order's logical time).
+        #[arg(long, value_name = "MS", default_value_t = 50)]
+        latency_ms: u64,
+        /// Share of orders rejected (not filled), between 0 and 1.
+        #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
+        reject_rate: f64,
+        /// A venue that rejects every order (repeat for several).
+        #[arg(long, value_name = "VENUE")]
+        reject_venue: Vec<nexus_model::Venue>,
+        /// Seed of the reject choice: the same seed rejects the same orders.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
     /// Apply the PostgreSQL schema migrations.
     Migrate {
         /// Configuration file (for postgres.url).
@@ -287,6 +307,35 @@ fn run_cli() -> anyhow::Result<()> {
                 || eprintln!("recording {}; Ctrl-C stops", subjects.join(", ")),
             ))?;
             say!("recorded {written} messages to {}", output.display());
+            Ok(())
+        }
+        Command::PaperVenue { config, latency_ms, reject_rate, reject_venue, seed } => {
+            let config = load_config(config.as_deref())?;
+            let venue = nexus_sources::paper::PaperVenueConfig {
+                latency: std::time::Duration::from_millis(latency_ms),
+                reject_rate,
+                reject_venues: reject_venue,
+                taker_fees: nexus_model::Venue::ALL.map(|v| config.fees.taker.of(v)),
+                seed,
+            }
+            .build()
+            .context("invalid paper venue options")?;
+            let runtime = io_runtime()?;
+            let (stop, shutdown) = tokio::sync::watch::channel(false);
+            runtime.spawn(async move {
+                nexus::run::wait_for_signal().await;
+                let _ = stop.send(true);
+            });
+            let summary = runtime.block_on(nexus_sources::paper::service::run(&config, venue, shutdown, || {
+                say!("ready: filling exec.orders.> ; Ctrl-C or SIGTERM stops")
+            }))?;
+            say!(
+                "stopped: {} orders, {} fills, {} rejected, {} duplicates ignored",
+                summary.orders,
+                summary.fills,
+                summary.rejected,
+                summary.duplicates
+            );
             Ok(())
         }
         Command::Simulate { seed, speed, duration, config, output, order_events } => {

@@ -80,7 +80,8 @@ pub fn run(config: Config, workers: usize, ready: impl FnOnce()) -> Result<RunSu
     };
     let source = runtime.block_on(source_config.build())?;
     let postgres = runtime.block_on(PostgresSinkConfig::new(&config.postgres.url).build())?;
-    let nats_out = runtime.block_on(NatsOutSink::connect(&config.nats.url, &config.nats.prefix))?;
+    let nats_out =
+        runtime.block_on(NatsOutSink::connect(&config.nats.url, &config.nats.prefix, config.nats.jetstream))?;
     tracing::info!(
         nats = %config.nats.url,
         committed_frontier = postgres.committed_frontier(),

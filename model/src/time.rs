@@ -4,6 +4,10 @@
 /// Logical time in microseconds since the Unix epoch; the timestamp of every dataflow.
 pub type LogicalTime = u64;
 
+/// The NATS header that carries a message's logical time (a published recording, our orders and
+/// the paper venue's fills), so that the receiving worker uses it instead of the receive time.
+pub const NEXUS_TIME_HEADER: &str = "Nexus-Time";
+
 /// Microseconds per millisecond.
 pub const MICROS_PER_MILLI: u64 = 1_000;
 

@@ -8,6 +8,7 @@
 //! - [`recording`]: the JSON-lines recording format (optionally zstd), read line by line; an
 //!   unreadable line is a rejection, not the end of the file.
 //! - [`nats`]: the core-NATS subscriber that feeds the bridge in `nexus run`.
+//! - [`paper`]: the paper venue that fills our orders at book prices (`nexus paper-venue`, the demo).
 //! - [`simulator`]: the deterministic four-venue market behind `nexus demo`.
 //! - [`bridge`]: logical time stamping (late messages clamped and counted), routing of messages to
 //!   timely workers over bounded channels, and the recording feeder used by `nexus replay`.
@@ -16,5 +17,6 @@ pub mod bridge;
 pub mod decode;
 pub mod message;
 pub mod nats;
+pub mod paper;
 pub mod recording;
 pub mod simulator;

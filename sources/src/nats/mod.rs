@@ -8,5 +8,4 @@ mod source;
 pub use config::NatsSourceConfig;
 pub use source::{NatsSource, NatsSourceError, NatsSourceStats};
 
-/// The header that carries a message's logical time (microseconds), as `nexus publish` sends it.
-pub const NEXUS_TIME_HEADER: &str = "Nexus-Time";
+pub use nexus_model::time::NEXUS_TIME_HEADER;

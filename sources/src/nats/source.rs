@@ -140,7 +140,9 @@ impl NatsSource {
                         .as_ref()
                         .and_then(|h| h.get(NEXUS_TIME_HEADER))
                         .and_then(|v| v.as_str().trim().parse::<u64>().ok());
-                    recorded_time |= stamped.is_some();
+                    // Our own fills echo the logical time of their order; only feeds say whether
+                    // the clock runs on recorded times.
+                    recorded_time |= stamped.is_some() && !subject.starts_with("exec.");
                     let late_before = clock.late();
                     let time = clock.stamp(stamped.unwrap_or_else(|| round_down(wall_clock_us(), self.config.tick_us)));
                     if clock.late() > late_before {
