@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+mod common;
+
+use common::*;
 use nexus_sinks::postgres::testing::TestDatabase;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -16,63 +19,6 @@ const LAST_TIME: i64 = 1_763_596_800_000_000 + 200_000_000;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
-}
-
-fn nexus() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_nexus"));
-    command.env_remove("NATS_URL").env_remove("DATABASE_URL");
-    command
-}
-
-fn unique_prefix() -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
-    format!("t{}x{}.", std::process::id(), nanos % 1_000_000_000_000)
-}
-
-/// Kills the worker if the test fails before stopping it.
-struct Worker(Child);
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_worker(config: &Path) -> Worker {
-    let mut child = nexus()
-        .args(["run", "--workers", "2", "--config"])
-        .arg(config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("nexus run starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.starts_with("ready") => break,
-            Some(Ok(_)) => continue,
-            _ => panic!("nexus run exited before it was ready"),
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    Worker(child)
-}
-
-async fn wait_for_frontier(pool: &PgPool, at_least: i64) {
-    let started = Instant::now();
-    loop {
-        let frontier: Option<i64> = sqlx::query_scalar("SELECT frontier FROM sink_progress WHERE sink = 'postgres'")
-            .fetch_optional(pool)
-            .await
-            .unwrap();
-        if frontier.is_some_and(|f| f >= at_least) {
-            return;
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "frontier stuck at {frontier:?}, want {at_least}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// The `snapshots` table, one `|`-joined line per row, as `expected_from_replay` writes them.
@@ -98,16 +44,6 @@ fn text(value: &Value) -> String {
         Value::Number(n) => n.as_f64().map(|f| f.to_string()).unwrap_or_else(|| n.to_string()),
         other => other.to_string(),
     }
-}
-
-/// The logical time of the last message of a recording.
-fn last_time(recording: &Path) -> i64 {
-    std::fs::read_to_string(recording)
-        .unwrap()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok()?["recv_us"].as_i64())
-        .max()
-        .unwrap()
 }
 
 /// Starts `nexus run`, publishes `recording` into it, waits until PostgreSQL has committed past
@@ -265,7 +201,10 @@ async fn a_published_recording_leaves_in_postgres_what_replay_computes() {
     let prefix = unique_prefix();
     std::fs::write(
         &config,
-        format!("{fixture_config}\n[nats]\nprefix = \"{prefix}\"\n\n[postgres]\nurl = \"{}\"\n", db.url),
+        format!(
+            "{fixture_config}\n[nats]\nprefix = \"{prefix}\"\njetstream = false\n\n[postgres]\nurl = \"{}\"\n",
+            db.url
+        ),
     )
     .unwrap();
 
@@ -426,7 +365,11 @@ async fn live_messages_use_rounded_receive_times_and_the_clock_moves_on_when_idl
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("nexus.toml");
     let prefix = unique_prefix();
-    std::fs::write(&config, format!("[nats]\nprefix = \"{prefix}\"\n\n[postgres]\nurl = \"{}\"\n", db.url)).unwrap();
+    std::fs::write(
+        &config,
+        format!("[nats]\nprefix = \"{prefix}\"\njetstream = false\n\n[postgres]\nurl = \"{}\"\n", db.url),
+    )
+    .unwrap();
     let mut worker = start_worker(&config);
 
     // A plain publish, no Nexus-Time: the worker stamps the receive time.
@@ -476,7 +419,10 @@ async fn positions_and_var_from_a_published_recording_match_replay_in_postgres_a
     let fixture_config = std::fs::read_to_string(fixture("var_accounts.toml")).unwrap();
     std::fs::write(
         &config,
-        format!("[nats]\nprefix = \"{prefix}\"\n\n[postgres]\nurl = \"{}\"\n\n{fixture_config}", db.url),
+        format!(
+            "[nats]\nprefix = \"{prefix}\"\njetstream = false\n\n[postgres]\nurl = \"{}\"\n\n{fixture_config}",
+            db.url
+        ),
     )
     .unwrap();
     let recording = fixture("var_accounts.jsonl");
@@ -537,7 +483,11 @@ async fn alerts_from_published_order_flow_match_replay_in_postgres_and_on_out_al
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("nexus.toml");
     let prefix = unique_prefix();
-    std::fs::write(&config, format!("[nats]\nprefix = \"{prefix}\"\n\n[postgres]\nurl = \"{}\"\n", db.url)).unwrap();
+    std::fs::write(
+        &config,
+        format!("[nats]\nprefix = \"{prefix}\"\njetstream = false\n\n[postgres]\nurl = \"{}\"\n", db.url),
+    )
+    .unwrap();
     // About four minutes of order flow: layering, wash trading and momentum ignition episodes.
     let recording = dir.path().join("orders.jsonl");
     let (_, injected) = nexus::simulate::write_order_flow(&recording, 3, 25_000).unwrap();

@@ -115,7 +115,10 @@ impl NatsSource {
         let mut seq = 0u64;
         let mut recorded_time = false;
         let mut last_message = Instant::now();
+        // Before the first message the clock stays put: a recording published into a worker
+        // that has waited a while must not find its clock already at the wall clock.
         let mut idle_advanced = true;
+        let mut heard = false;
         let mut linger = tokio::time::interval(self.config.linger);
         linger.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -154,6 +157,7 @@ impl NatsSource {
                     pending += 1;
                     last_message = Instant::now();
                     idle_advanced = false;
+                    heard = true;
                     if pending >= self.config.max_batch {
                         send_round(&senders, &mut batches, clock.now()).await?;
                         pending = 0;
@@ -163,7 +167,7 @@ impl NatsSource {
                     if pending > 0 {
                         send_round(&senders, &mut batches, clock.now()).await?;
                         pending = 0;
-                    } else if last_message.elapsed() >= self.config.idle_advance {
+                    } else if heard && last_message.elapsed() >= self.config.idle_advance {
                         // Nothing is arriving: let the frontier pass the last message. A published
                         // recording's clock runs on its own times only, so it moves just past the
                         // last one; a live feed's clock follows the wall clock.

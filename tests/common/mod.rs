@@ -1,0 +1,82 @@
+//! Helpers shared by the integration tests that run the `nexus` binary against the real services.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use sqlx::PgPool;
+
+/// The `nexus` binary, with the environment overrides removed so the test's config applies.
+pub fn nexus() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nexus"));
+    command.env_remove("NATS_URL").env_remove("DATABASE_URL");
+    command
+}
+
+/// A NATS subject prefix no other test (or run) uses.
+pub fn unique_prefix() -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    format!("t{}x{}.", std::process::id(), nanos % 1_000_000_000_000)
+}
+
+/// Kills the worker if the test fails before stopping it.
+pub struct Worker(pub Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `nexus run --workers 2` and waits until it says it is ready.
+pub fn start_worker(config: &Path) -> Worker {
+    let mut child = nexus()
+        .args(["run", "--workers", "2", "--config"])
+        .arg(config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("nexus run starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line.starts_with("ready") => break,
+            Some(Ok(_)) => continue,
+            _ => panic!("nexus run exited before it was ready"),
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    Worker(child)
+}
+
+/// Waits (at most 60 s) until the PostgreSQL sink has committed a frontier of at least `at_least`.
+pub async fn wait_for_frontier(pool: &PgPool, at_least: i64) {
+    let started = Instant::now();
+    loop {
+        let frontier: Option<i64> = sqlx::query_scalar("SELECT frontier FROM sink_progress WHERE sink = 'postgres'")
+            .fetch_optional(pool)
+            .await
+            .unwrap();
+        if frontier.is_some_and(|f| f >= at_least) {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "frontier stuck at {frontier:?}, want {at_least}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The logical time of the last message of a recording.
+pub fn last_time(recording: &Path) -> i64 {
+    std::fs::read_to_string(recording)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok()?["recv_us"].as_i64())
+        .max()
+        .unwrap()
+}
