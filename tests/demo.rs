@@ -60,6 +60,28 @@ fn demo_runs_without_services_and_stops_by_itself() {
 }
 
 #[test]
+fn demo_closes_the_loop_through_its_paper_venue() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("nexus-out");
+    let result = demo(&output, &["--duration", "6"]).output().unwrap();
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    // The gate opens arbitrages: two legs per open.
+    let orders: Vec<Value> = std::fs::read_to_string(output.join("orders.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let opens = orders.iter().filter(|o| o["data"]["action"] == "open").count();
+    assert!(opens >= 2 && opens % 2 == 0, "{opens} open orders");
+    // The paper venue fills them: the gate account holds positions.
+    let positions = std::fs::read_to_string(output.join("positions.jsonl")).unwrap();
+    assert!(positions.contains("\"account\":\"main\""), "fills of the gate account reach positions");
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    let last = stdout.lines().rev().find(|l| l.contains("arbitrages")).unwrap_or_default();
+    assert!(last.contains("open, orders") && !last.contains("fills 0,") && last.contains("P&L"), "{stdout}");
+}
+
+#[test]
 fn demo_exits_cleanly_on_ctrl_c() {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("nexus-out");

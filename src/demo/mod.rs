@@ -3,6 +3,7 @@
 //! reconciled snapshots, discrepancies, events/s and latency; every output stream is written as JSON
 //! lines under the output directory. Stops on `q`, Ctrl-C, SIGTERM or after `--duration`.
 
+mod paper;
 mod state;
 mod view;
 
@@ -22,6 +23,7 @@ use nexus_sources::message::{Item, Message};
 use nexus_sources::simulator::{Simulator, SimulatorConfig};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyModifiers};
 
+use paper::PaperLoop;
 pub use state::DemoState;
 use view::Rates;
 
@@ -79,6 +81,7 @@ pub fn demo(options: &DemoOptions, stop: Arc<AtomicBool>) -> Result<String, Demo
 
     let sink = JsonlSink::create(&options.output, &OutputStream::files(!options.config.var.stress.is_empty()))?;
     let (sink_tx, sink_rx) = sync_channel(4096);
+    let (orders_tx, orders_rx) = std::sync::mpsc::channel();
     let writer_state = Arc::clone(&state);
     let writer = thread::Builder::new()
         .name("nexus-demo-sink".into())
@@ -88,6 +91,10 @@ pub fn demo(options: &DemoOptions, stop: Arc<AtomicBool>) -> Result<String, Demo
             for event in sink_rx {
                 if let Some(batch) = buffer.accept(event) {
                     sink.write(&batch)?;
+                    // The gate's orders go to the paper venue (gone once the simulator has stopped).
+                    for order in orders_in(&batch) {
+                        let _ = orders_tx.send(order);
+                    }
                     if let Ok(mut state) = writer_state.lock() {
                         state.apply(&batch);
                     }
@@ -107,9 +114,10 @@ pub fn demo(options: &DemoOptions, stop: Arc<AtomicBool>) -> Result<String, Demo
         let (stop, state, events, simulated) =
             (Arc::clone(&stop), Arc::clone(&state), Arc::clone(&events), Arc::clone(&simulated));
         let (seed, speed, duration) = (options.seed, options.speed.max(0.001), options.duration);
+        let paper = PaperLoop::new(&options.config, orders_rx);
         thread::Builder::new()
             .name("nexus-simulator".into())
-            .spawn(move || simulate(senders, seed, speed, duration, &stop, &state, &events, &simulated))
+            .spawn(move || simulate(senders, paper, seed, speed, duration, &stop, &state, &events, &simulated))
             .map_err(|_| DemoError::Panicked("simulator"))?
     };
 
@@ -142,6 +150,7 @@ pub fn demo(options: &DemoOptions, stop: Arc<AtomicBool>) -> Result<String, Demo
 #[allow(clippy::too_many_arguments)]
 fn simulate(
     senders: Vec<FeedSender>,
+    mut paper: PaperLoop,
     seed: u64,
     speed: f64,
     duration: Option<Duration>,
@@ -163,7 +172,16 @@ fn simulate(
         messages.clear();
         simulator.advance(until, &mut messages);
         let mut batches: Vec<Vec<Item>> = vec![Vec::new(); workers];
+        // Our fills first: they are due at or before this round's messages.
+        paper.take_orders();
+        for (time, subject, payload) in paper.due(until) {
+            let time = clock.stamp(time);
+            let worker = route(&subject, seq, workers);
+            batches[worker].push(Item::Message(Message { seq, time, subject, payload: payload.into() }));
+            seq += 1;
+        }
         for message in messages.drain(..) {
+            paper.observe(&message);
             let time = clock.stamp(message.recv_us);
             let worker = route(message.subject, seq, workers);
             batches[worker].push(Item::Message(Message {
@@ -179,6 +197,7 @@ fn simulate(
         simulated.store(until - config.start_us, Ordering::Relaxed);
         if let Ok(mut state) = state.lock() {
             state.sent(until, Instant::now());
+            state.paper(paper.pnl(), paper.fills, paper.rejected);
         }
         for (sender, items) in senders.iter().zip(batches) {
             if sender.blocking_send(Feed::Batch { items, watermark: until }).is_err() {
@@ -190,6 +209,22 @@ fn simulate(
     for sender in &senders {
         let _ = sender.blocking_send(Feed::End { last_time: clock.now() });
     }
+}
+
+/// The order intents of a batch, with their times.
+fn orders_in(batch: &nexus_sinks::complete::CompleteBatch) -> Vec<paper::SentOrder> {
+    let mut orders = Vec::new();
+    for (time, streams) in &batch.times {
+        let Some(updates) = streams.get(&OutputStream::Orders) else { continue };
+        for (data, diff) in updates {
+            if *diff > 0
+                && let Ok(order) = serde_json::from_str(data)
+            {
+                orders.push((*time, order));
+            }
+        }
+    }
+    orders
 }
 
 /// The live terminal view; returns when `q` or Ctrl-C is pressed or the demo stops.

@@ -5,9 +5,14 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use hdrhistogram::Histogram;
-use nexus_model::LogicalTime;
-use nexus_model::records::{Alert, Discrepancy, OutputStream, Ranked, Snapshot, VarFigures};
+use nexus_model::records::{
+    Alert, Decision, Discrepancy, OrderAction, OrderIntent, OutputStream, Ranked, Snapshot, VarFigures,
+};
+use nexus_model::{Dec, LogicalTime};
 use nexus_sinks::complete::CompleteBatch;
+
+/// Orders kept for the view.
+const RECENT_ORDERS: usize = 8;
 
 /// The demo's live picture of the outputs.
 pub struct DemoState {
@@ -21,6 +26,18 @@ pub struct DemoState {
     pub var: BTreeMap<String, VarFigures>,
     /// Standing manipulation alerts by id.
     pub alerts: BTreeMap<String, Alert>,
+    /// The gate's current decision per arbitrage (accepted ones are open).
+    pub decisions: BTreeMap<String, Decision>,
+    /// The latest orders sent, newest last.
+    pub orders: VecDeque<(LogicalTime, OrderIntent)>,
+    /// Orders sent so far, per action (open, close, unwind).
+    pub orders_sent: BTreeMap<OrderAction, u64>,
+    /// The gate account's P&L at the paper venue's prices, once it has traded.
+    pub pnl: Option<Dec>,
+    /// Paper fills so far.
+    pub fills: u64,
+    /// Orders the paper venue refused so far.
+    pub refused: u64,
     /// Opportunities currently open.
     pub opportunities: u64,
     /// Rejected inputs so far.
@@ -43,6 +60,12 @@ impl Default for DemoState {
             ranked: BTreeMap::new(),
             var: BTreeMap::new(),
             alerts: BTreeMap::new(),
+            decisions: BTreeMap::new(),
+            orders: VecDeque::new(),
+            orders_sent: BTreeMap::new(),
+            pnl: None,
+            fills: 0,
+            refused: 0,
             opportunities: 0,
             rejected: 0,
             updates: 0,
@@ -62,7 +85,7 @@ impl DemoState {
 
     /// Applies a batch of complete times.
     pub fn apply(&mut self, batch: &CompleteBatch) {
-        for (_, streams) in &batch.times {
+        for (time, streams) in &batch.times {
             for (stream, updates) in streams {
                 self.updates += updates.len() as u64;
                 // Within a time, retractions first so a changed record is replaced, not removed.
@@ -84,6 +107,18 @@ impl DemoState {
                         OutputStream::Alerts => {
                             apply_keyed(&mut self.alerts, data, *diff, |a: &Alert| a.alert_id.to_string())
                         }
+                        OutputStream::Decisions => {
+                            apply_keyed(&mut self.decisions, data, *diff, |d: &Decision| d.arb_id.clone())
+                        }
+                        OutputStream::Orders if *diff > 0 => {
+                            if let Ok(order) = serde_json::from_str::<OrderIntent>(data) {
+                                *self.orders_sent.entry(order.action).or_insert(0) += 1;
+                                self.orders.push_back((*time, order));
+                                while self.orders.len() > RECENT_ORDERS {
+                                    self.orders.pop_front();
+                                }
+                            }
+                        }
                         OutputStream::Opportunities => {
                             self.opportunities = self.opportunities.saturating_add_signed(*diff as i64);
                         }
@@ -102,6 +137,18 @@ impl DemoState {
             self.in_flight.pop_front();
             let _ = self.latency.record(now.duration_since(sent).as_micros().max(1) as u64);
         }
+    }
+
+    /// The paper venue's figures.
+    pub fn paper(&mut self, pnl: Dec, fills: u64, refused: u64) {
+        self.pnl = (fills > 0).then_some(pnl);
+        self.fills = fills;
+        self.refused = refused;
+    }
+
+    /// The open arbitrages (accepted decisions).
+    pub fn open_arbitrages(&self) -> Vec<&Decision> {
+        self.decisions.values().filter(|d| d.accepted).collect()
     }
 
     /// The most recent standing alerts, latest first.

@@ -1,6 +1,6 @@
 //! The demo's terminal view (ratatui) and its plain-text summary for non-terminals.
 
-use nexus_model::records::{Severity, SnapshotStatus};
+use nexus_model::records::{OrderAction, Severity, SnapshotStatus};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::style::{Color, Modifier, Style};
@@ -21,9 +21,11 @@ pub struct Rates {
 
 /// Draws one frame.
 pub fn draw(frame: &mut Frame, state: &DemoState, rates: &Rates) {
-    let [header, top, alerts, snapshots, discrepancies, footer] = Layout::vertical([
+    let open = state.open_arbitrages();
+    let [header, top, gate, alerts, snapshots, discrepancies, footer] = Layout::vertical([
         Constraint::Length(3),
         Constraint::Length((state.ranked.len().min(10).max(state.var.len()) as u16 + 3).max(4)),
+        Constraint::Length((open.len().max(state.orders.len()).min(GATE_ROWS) as u16 + 3).max(4)),
         Constraint::Length((state.alerts.len().min(ALERT_ROWS) as u16 + 3).max(4)),
         Constraint::Min(8),
         Constraint::Length((state.discrepancies.len() as u16 + 3).clamp(4, 12)),
@@ -88,6 +90,40 @@ pub fn draw(frame: &mut Frame, state: &DemoState, rates: &Rates) {
             Block::default().borders(Borders::ALL).title(" value-at-risk per account (historical; parametric 99%) "),
         );
     frame.render_widget(table, risk);
+
+    let [arbitrages, orders] = Layout::horizontal([Constraint::Length(66), Constraint::Min(40)]).areas(gate);
+    let rows = open.iter().take(GATE_ROWS).map(|d| {
+        Row::new(vec![d.symbol.to_string(), d.long_venue.name().to_string(), d.short_venue.name().to_string()])
+    });
+    let table = Table::new(rows, [10, 12, 12].map(Constraint::Length))
+        .header(Row::new(["asset", "long", "short"]).style(Style::default().add_modifier(Modifier::BOLD)))
+        .block(Block::default().borders(Borders::ALL).title(format!(
+            " open arbitrages ({})   P&L {}   fills {}   refused {} ",
+            open.len(),
+            state.pnl.map(|p| money(p.to_f64())).unwrap_or_else(|| "-".to_string()),
+            state.fills,
+            state.refused
+        )));
+    frame.render_widget(table, arbitrages);
+    let rows = state.orders.iter().rev().take(GATE_ROWS).map(|(time, o)| {
+        Row::new(vec![
+            clock(*time),
+            o.action.name().to_string(),
+            o.symbol.to_string(),
+            o.venue.name().to_string(),
+            o.side.name().to_string(),
+            o.qty.to_string(),
+        ])
+    });
+    let table = Table::new(rows, [10, 8, 8, 12, 6, 14].map(Constraint::Length))
+        .header(
+            Row::new(["time", "action", "asset", "venue", "side", "qty"])
+                .style(Style::default().add_modifier(Modifier::BOLD)),
+        )
+        .block(
+            Block::default().borders(Borders::ALL).title(format!(" orders ({}), latest first ", orders_line(state))),
+        );
+    frame.render_widget(table, orders);
 
     let rows = state.snapshots.values().map(|s| {
         let color = match s.status {
@@ -177,6 +213,20 @@ pub fn draw(frame: &mut Frame, state: &DemoState, rates: &Rates) {
 /// Rows of the alerts table.
 const ALERT_ROWS: usize = 6;
 
+/// Rows of the open-arbitrages and orders tables.
+const GATE_ROWS: usize = 8;
+
+/// Orders sent per action: `12 open, 4 close, 1 unwind`.
+fn orders_line(state: &DemoState) -> String {
+    let sent = |action| state.orders_sent.get(&action).copied().unwrap_or(0);
+    format!(
+        "{} open, {} close, {} unwind",
+        sent(OrderAction::Open),
+        sent(OrderAction::Close),
+        sent(OrderAction::Unwind)
+    )
+}
+
 /// A logical time as UTC `hh:mm:ss`.
 fn clock(us: u64) -> String {
     let seconds = us / 1_000_000;
@@ -202,7 +252,7 @@ pub fn summary_line(state: &DemoState, rates: &Rates) -> String {
     let (p50, p99, max) = state.latency_ms();
     let count = |status: SnapshotStatus| state.snapshots.values().filter(|s| s.status == status).count();
     format!(
-        "simulated {:.0} s | events {} ({:.0}/s) | snapshots {} (ok {}, discrepancy {}, single_source {}, stale {}) | discrepancies {} | opportunities {}{} | VaR 99{} | alerts {} ({} critical) | rejected {} | latency p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
+        "simulated {:.0} s | events {} ({:.0}/s) | snapshots {} (ok {}, discrepancy {}, single_source {}, stale {}) | discrepancies {} | opportunities {}{} | VaR 99{} | arbitrages {} open, orders {}, fills {}, P&L {} | alerts {} ({} critical) | rejected {} | latency p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
         rates.simulated_seconds,
         rates.events,
         rates.events_per_second,
@@ -223,6 +273,10 @@ pub fn summary_line(state: &DemoState, rates: &Rates) -> String {
         } else {
             state.var.values().map(|v| format!(" {} {}", v.account, money(v.var_hist_99.to_f64()))).collect::<String>()
         },
+        state.open_arbitrages().len(),
+        orders_line(state),
+        state.fills,
+        state.pnl.map(|p| money(p.to_f64())).unwrap_or_else(|| "-".to_string()),
         state.alerts.len(),
         state.alerts.values().filter(|a| a.severity == Severity::Critical).count(),
         state.rejected,
@@ -302,6 +356,49 @@ mod tests {
         let latest = screen.find("repeated_manipulation").unwrap_or(usize::MAX);
         assert!(latest < screen.find("spoofing").unwrap_or(0), "latest first");
         assert!(summary_line(&state, &rates).contains("alerts 2 (1 critical)"));
+    }
+
+    #[test]
+    fn the_view_shows_open_arbitrages_orders_and_pnl() {
+        use nexus_model::market::Side;
+        use nexus_model::records::{ArbId, Decision, OrderIntent, OrderType};
+        let mut state = DemoState::default();
+        let btc = Asset::from_venue_symbol("BTC").unwrap_or_else(|e| panic!("{e}"));
+        let arb = ArbId { symbol: btc.clone(), long_venue: Venue::Okx, short_venue: Venue::Hyperliquid };
+        state.decisions.insert(
+            arb.to_string(),
+            Decision {
+                arb_id: arb.to_string(),
+                symbol: btc.clone(),
+                long_venue: Venue::Okx,
+                short_venue: Venue::Hyperliquid,
+                accepted: true,
+                reasons: Vec::new(),
+            },
+        );
+        let order = OrderIntent {
+            client_order_id: "nx1".into(),
+            arb_id: arb.to_string(),
+            action: OrderAction::Open,
+            account: "main".into(),
+            venue: Venue::Okx,
+            symbol: btc,
+            side: Side::Buy,
+            qty: Dec::parse("0.3333").unwrap_or(Dec::ZERO),
+            order_type: OrderType::Market,
+            reduce_only: false,
+        };
+        state.orders.push_back((1_763_596_862_000_000, order));
+        state.orders_sent.insert(OrderAction::Open, 2);
+        state.paper(Dec::parse("-1234.5").unwrap_or(Dec::ZERO), 2, 1);
+        let rates = Rates { events: 10, events_per_second: 5.0, simulated_seconds: 2.0 };
+        let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("test terminal");
+        terminal.draw(|frame| draw(frame, &state, &rates)).expect("draws");
+        let screen: String = terminal.backend().buffer().content().iter().map(|cell| cell.symbol()).collect();
+        assert!(screen.contains("open arbitrages (1)   P&L -1,235   fills 2   refused 1"), "{screen}");
+        assert!(screen.contains("orders (2 open, 0 close, 0 unwind)") && screen.contains("0.3333"));
+        let line = summary_line(&state, &rates);
+        assert!(line.contains("arbitrages 1 open, orders 2 open, 0 close, 0 unwind, fills 2, P&L -1,235"), "{line}");
     }
 
     #[test]

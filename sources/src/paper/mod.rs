@@ -12,4 +12,5 @@ pub mod service;
 mod venue;
 
 pub use config::{PaperVenueConfig, PaperVenueConfigError};
+pub use service::fill_payload;
 pub use venue::{Outcome, PaperVenue};
