@@ -10,9 +10,11 @@ use std::sync::mpsc::sync_channel;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use nexus_model::LogicalTime as Time;
 use nexus_model::config::Config;
+use nexus_model::records::OutputStream;
 use nexus_sinks::complete::{CompleteBatch, CompletedTimes};
-use nexus_sinks::nats::{NatsOutError, NatsOutSink};
+use nexus_sinks::nats::{DispatchError, NatsOutError, NatsOutSink, OrderDispatch};
 use nexus_sinks::postgres::{PostgresError, PostgresSink, PostgresSinkConfig};
 use nexus_sources::bridge;
 use nexus_sources::nats::{NatsSourceConfig, NatsSourceError};
@@ -44,6 +46,9 @@ pub enum RunError {
     /// The NATS output sink failed.
     #[error(transparent)]
     NatsOut(#[from] NatsOutError),
+    /// Order intents could not be dispatched.
+    #[error(transparent)]
+    Dispatch(#[from] DispatchError),
     /// Timely could not start, or a worker failed.
     #[error("dataflow worker failed: {0}")]
     Worker(String),
@@ -80,8 +85,9 @@ pub fn run(config: Config, workers: usize, ready: impl FnOnce()) -> Result<RunSu
     };
     let source = runtime.block_on(source_config.build())?;
     let postgres = runtime.block_on(PostgresSinkConfig::new(&config.postgres.url).build())?;
-    let nats_out =
-        runtime.block_on(NatsOutSink::connect(&config.nats.url, &config.nats.prefix, config.nats.jetstream))?;
+    let nats_out = runtime.block_on(NatsOutSink::connect(&config.nats.url, &config.nats.prefix))?;
+    let order_dispatch =
+        runtime.block_on(OrderDispatch::new(nats_out.client(), &config.nats.prefix, config.nats.jetstream))?;
     tracing::info!(
         nats = %config.nats.url,
         committed_frontier = postgres.committed_frontier(),
@@ -102,20 +108,36 @@ pub fn run(config: Config, workers: usize, ready: impl FnOnce()) -> Result<RunSu
 
     let (sink_tx, sink_rx) = sync_channel(SINK_CAPACITY);
     let (batch_tx, batch_rx) = mpsc::channel::<CompleteBatch>(BATCH_CAPACITY);
+    // Order intents leave as soon as their time is complete, on a task of their own: they wait
+    // neither for PostgreSQL nor for the other streams (a crash re-dispatches them, as duplicates).
+    let (orders_tx, orders_rx) = mpsc::channel::<Vec<(Time, String)>>(BATCH_CAPACITY);
     let dispatcher = thread::Builder::new()
         .name("nexus-sink".into())
         .spawn(move || {
             let mut buffer = CompletedTimes::new();
+            let orders_of = |batch: &CompleteBatch| -> Vec<(Time, String)> {
+                batch
+                    .stream(OutputStream::Orders)
+                    .filter(|u| u.2 > 0)
+                    .map(|(t, data, _)| (t, data.to_string()))
+                    .collect()
+            };
             for event in sink_rx {
-                if let Some(batch) = buffer.accept(event)
-                    && batch_tx.blocking_send(batch).is_err()
-                {
-                    return;
+                if let Some(batch) = buffer.accept(event) {
+                    let orders = orders_of(&batch);
+                    if (!orders.is_empty() && orders_tx.blocking_send(orders).is_err())
+                        || batch_tx.blocking_send(batch).is_err()
+                    {
+                        return;
+                    }
                 }
             }
-            let _ = batch_tx.blocking_send(buffer.finish());
+            let last = buffer.finish();
+            let _ = orders_tx.blocking_send(orders_of(&last));
+            let _ = batch_tx.blocking_send(last);
         })
         .map_err(|_| RunError::Panicked("sink dispatcher"))?;
+    let orders_task = runtime.spawn(order_dispatch.run(orders_rx));
     let writer_task = runtime.spawn(write_batches(batch_rx, postgres, nats_out));
 
     ready();
@@ -123,12 +145,14 @@ pub fn run(config: Config, workers: usize, ready: impl FnOnce()) -> Result<RunSu
     let worker_results = guards.join();
     dispatcher.join().map_err(|_| RunError::Panicked("sink dispatcher"))?;
     let written = runtime.block_on(writer_task).map_err(|_| RunError::Panicked("sink writer"))?;
+    let dispatched = runtime.block_on(orders_task).map_err(|_| RunError::Panicked("order dispatcher"))?;
     let sourced = runtime.block_on(source_task).map_err(|_| RunError::Panicked("nats source"))?;
     if let Some(Err(message)) = worker_results.into_iter().find(Result::is_err) {
         return Err(RunError::Worker(message));
     }
     sourced?;
     written?;
+    dispatched?;
     let summary = RunSummary {
         messages: stats.messages.load(Ordering::Relaxed),
         late: stats.late.load(Ordering::Relaxed),

@@ -86,6 +86,22 @@ impl OrderDispatch {
         Ok(OrderDispatch { client, jetstream, prefix: prefix.to_string() })
     }
 
+    /// Sends order intents as they come from `orders` (each `(time, data)`), until it closes.
+    pub async fn run(
+        self,
+        mut orders: tokio::sync::mpsc::Receiver<Vec<(LogicalTime, String)>>,
+    ) -> Result<(), DispatchError> {
+        while let Some(batch) = orders.recv().await {
+            for (time, data) in batch {
+                if self.dispatch(&data, time).await? {
+                    tracing::info!(time, order = %data, "order intent already dispatched: dropped as a duplicate");
+                }
+            }
+        }
+        self.client.flush().await.ok();
+        Ok(())
+    }
+
     /// Sends one order intent (`data` as the `orders` stream carries it) decided at `time`.
     /// Returns true when JetStream recognized it as a duplicate and dropped it.
     pub async fn dispatch(&self, data: &str, time: LogicalTime) -> Result<bool, DispatchError> {

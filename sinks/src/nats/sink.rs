@@ -4,7 +4,6 @@ use bytes::Bytes;
 
 use nexus_model::records::OutputStream;
 
-use super::orders::{DispatchError, OrderDispatch};
 use crate::complete::CompleteBatch;
 
 /// Why publishing failed.
@@ -31,29 +30,28 @@ pub enum NatsOutError {
     /// Flushing to the server failed.
     #[error("cannot flush to nats")]
     Flush(#[source] async_nats::client::FlushError),
-    /// An order intent could not be dispatched.
-    #[error(transparent)]
-    Dispatch(#[from] DispatchError),
 }
 
-/// Publishes `out.<stream>` subjects, and dispatches order intents.
+/// Publishes `out.<stream>` subjects.
 pub struct NatsOutSink {
     client: async_nats::Client,
     prefix: String,
-    orders: OrderDispatch,
 }
 
 impl NatsOutSink {
-    /// Connects to `url`; subjects get `prefix` in front. With `jetstream`, order intents go
-    /// through the orders stream, whose duplicate window drops a re-dispatch.
-    pub async fn connect(url: &str, prefix: &str, jetstream: bool) -> Result<NatsOutSink, NatsOutError> {
+    /// Connects to `url`; subjects get `prefix` in front.
+    pub async fn connect(url: &str, prefix: &str) -> Result<NatsOutSink, NatsOutError> {
         let client =
             async_nats::connect(url).await.map_err(|source| NatsOutError::Connect { url: url.to_string(), source })?;
-        let orders = OrderDispatch::new(client.clone(), prefix, jetstream).await?;
-        Ok(NatsOutSink { client, prefix: prefix.to_string(), orders })
+        Ok(NatsOutSink { client, prefix: prefix.to_string() })
     }
 
-    /// Publishes every update of the batch and dispatches its new order intents, then flushes.
+    /// The connection, to share with the order dispatcher.
+    pub fn client(&self) -> async_nats::Client {
+        self.client.clone()
+    }
+
+    /// Publishes every update of the batch on `out.<stream>`, then flushes.
     pub async fn write(&self, batch: &CompleteBatch) -> Result<(), NatsOutError> {
         for (time, streams) in &batch.times {
             for (stream, updates) in streams {
@@ -67,9 +65,6 @@ impl NatsOutSink {
                         .publish(subject.clone(), Bytes::from(line))
                         .await
                         .map_err(|source| NatsOutError::Publish { subject: subject.clone(), source })?;
-                    if *stream == OutputStream::Orders && *diff > 0 && self.orders.dispatch(data, *time).await? {
-                        tracing::info!(time, order = %data, "order intent already dispatched: dropped as a duplicate");
-                    }
                 }
             }
         }

@@ -119,6 +119,8 @@ impl NatsSource {
         // that has waited a while must not find its clock already at the wall clock.
         let mut idle_advanced = true;
         let mut heard = false;
+        // A live feed's clock passes the tick of its last message as soon as that tick is over.
+        let mut tick_closed = true;
         let mut linger = tokio::time::interval(self.config.linger);
         linger.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -157,6 +159,7 @@ impl NatsSource {
                     pending += 1;
                     last_message = Instant::now();
                     idle_advanced = false;
+                    tick_closed = false;
                     heard = true;
                     if pending >= self.config.max_batch {
                         send_round(&senders, &mut batches, clock.now()).await?;
@@ -167,6 +170,16 @@ impl NatsSource {
                     if pending > 0 {
                         send_round(&senders, &mut batches, clock.now()).await?;
                         pending = 0;
+                    } else if heard && !recorded_time && !tick_closed {
+                        // No later message can be stamped in a tick that is over: let the frontier
+                        // pass it now, so outputs complete within a tick rather than after the idle
+                        // delay (measured: 108 ms to 1.7 ms from a funding update to its order).
+                        let target = round_down(wall_clock_us(), self.config.tick_us);
+                        if target > clock.now() {
+                            clock.advance_to(target);
+                            send_round(&senders, &mut batches, clock.now()).await?;
+                            tick_closed = true;
+                        }
                     } else if heard && last_message.elapsed() >= self.config.idle_advance {
                         // Nothing is arriving: let the frontier pass the last message. A published
                         // recording's clock runs on its own times only, so it moves just past the
