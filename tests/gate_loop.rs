@@ -7,46 +7,13 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use common::*;
 use nexus_sinks::nats::{OrderDispatch, stream_name};
 use nexus_sinks::postgres::testing::TestDatabase;
 use serde_json::{Value, json};
-
-/// Kills the paper venue if the test fails before stopping it.
-struct PaperVenue(Child);
-
-impl Drop for PaperVenue {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_paper_venue(config: &Path) -> PaperVenue {
-    let mut child = nexus()
-        .args(["paper-venue", "--latency-ms", "20", "--reject-venue", "okx", "--config"])
-        .arg(config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("nexus paper-venue starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.starts_with("ready") => break,
-            Some(Ok(_)) => continue,
-            _ => panic!("nexus paper-venue exited before it was ready"),
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    PaperVenue(child)
-}
 
 /// A simulated recording of `seconds` with a global halt `halt_after` seconds in.
 fn recording_with_halt(dir: &Path, seconds: u64, halt_after: u64) -> (std::path::PathBuf, i64) {
@@ -95,7 +62,7 @@ async fn orders_fills_positions_var_dedup_and_halt_in_the_closed_loop() {
     client.flush().await.unwrap();
 
     let mut worker = start_worker(&config);
-    let mut paper = start_paper_venue(&config);
+    let mut paper = start_ready(&["paper-venue", "--latency-ms", "20", "--reject-venue", "okx"], &config);
     // At 10 times real time.
     let published = nexus()
         .args(["publish", "--speed", "10", "--input"])

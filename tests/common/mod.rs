@@ -23,36 +23,42 @@ pub fn unique_prefix() -> String {
     format!("t{}x{}.", std::process::id(), nanos % 1_000_000_000_000)
 }
 
-/// Kills the worker if the test fails before stopping it.
-pub struct Worker(pub Child);
+/// A `nexus` process, killed if the test fails before stopping it.
+pub struct Running(pub Child);
 
-impl Drop for Worker {
+impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
 }
 
-/// Starts `nexus run --workers 2` and waits until it says it is ready.
-pub fn start_worker(config: &Path) -> Worker {
+/// Starts `nexus <args>` and waits until it prints a line starting with `ready`.
+pub fn start_ready(args: &[&str], config: &Path) -> Running {
     let mut child = nexus()
-        .args(["run", "--workers", "2", "--config"])
+        .args(args)
+        .arg("--config")
         .arg(config)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("nexus run starts");
+        .unwrap_or_else(|e| panic!("nexus {args:?} starts: {e}"));
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     loop {
         match lines.next() {
             Some(Ok(line)) if line.starts_with("ready") => break,
             Some(Ok(_)) => continue,
-            _ => panic!("nexus run exited before it was ready"),
+            _ => panic!("nexus {args:?} exited before it was ready"),
         }
     }
     std::thread::spawn(move || for _ in lines {});
-    Worker(child)
+    Running(child)
+}
+
+/// Starts `nexus run --workers 2` and waits until it says it is ready.
+pub fn start_worker(config: &Path) -> Running {
+    start_ready(&["run", "--workers", "2"], config)
 }
 
 /// Waits (at most 60 s) until the PostgreSQL sink has committed a frontier of at least `at_least`.
