@@ -36,3 +36,15 @@ CREATE TABLE orders (
 );
 
 CREATE INDEX orders_arb ON orders (arb_id, logical_time);
+
+-- The halts in force: the latest `control.halt` per (scope, target), halted or lifted, as of the
+-- logical time it arrived. Critical alerts halt an account too; they are in `alerts`.
+CREATE TABLE halts (
+    scope        text        NOT NULL,
+    target       text        NOT NULL,
+    halted       boolean     NOT NULL,
+    reason       text        NOT NULL,
+    since_time   bigint      NOT NULL,
+    since_at     timestamptz NOT NULL,
+    PRIMARY KEY (scope, target)
+);

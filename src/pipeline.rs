@@ -105,6 +105,7 @@ pub fn build<'s>(
     let (rejected, rejected_records) = scope.new_collection();
     let mut halts = InputHandleVec::new();
     let latest_halts = latest_by_key(halts.to_stream(scope)).map(|(_key, state)| state);
+    let halt_records = latest_halts.clone();
     let (gate_params, gate_parameters) = scope.new_collection();
     let (parameters, parameter_records) = scope.new_collection();
 
@@ -134,6 +135,7 @@ pub fn build<'s>(
     emit(risk.stress, OutputStream::Stress, sink, probe);
     emit(rejected_records, OutputStream::Rejected, sink, probe);
     emit(parameter_records, OutputStream::Parameters, sink, probe);
+    emit(halt_records, OutputStream::Halts, sink, probe);
 
     PipelineInputs {
         funding,
@@ -286,7 +288,8 @@ impl PipelineInputs {
     /// A `control.halt` at `time`: it replaces the previous halt or lift of its scope and target.
     pub fn halt(&mut self, halt: Halt, time: Time) {
         let key = (halt.scope, halt.target.clone());
-        let state = HaltState { scope: halt.scope, target: halt.target, halted: halt.halted, since: time };
+        let state =
+            HaltState { scope: halt.scope, target: halt.target, halted: halt.halted, since: time, reason: halt.reason };
         self.halts.send((key, Some(state), time));
     }
 

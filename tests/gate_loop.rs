@@ -99,6 +99,12 @@ async fn orders_fills_positions_var_dedup_and_halt_in_the_closed_loop() {
     .await
     .unwrap();
     assert!(halted > 0, "candidates after the halt are refused for it");
+    let halt_row: (bool, String, i64) =
+        sqlx::query_as("SELECT halted, reason, since_time FROM halts WHERE scope = 'global' AND target = ''")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(halt_row, (true, "integration test".to_string(), halt_at), "the halt is recorded in `halts`");
 
     // Every okx leg is rejected by the paper venue: its twin is unwound, reduce-only.
     let unwinds: Vec<_> = orders.iter().filter(|o| o.2 == "unwind").collect();

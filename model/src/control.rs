@@ -26,6 +26,18 @@ pub enum HaltScope {
     Account,
 }
 
+impl HaltScope {
+    /// The scope's name, as serialized.
+    pub fn name(self) -> &'static str {
+        match self {
+            HaltScope::Global => "global",
+            HaltScope::Venue => "venue",
+            HaltScope::Symbol => "symbol",
+            HaltScope::Account => "account",
+        }
+    }
+}
+
 /// A `control.halt` message: start or end a halt of new entries.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Halt {

@@ -367,7 +367,7 @@ fn order(id: &str, action: &str, venue: &str, side: &str) -> String {
 }
 
 #[tokio::test]
-async fn decisions_keep_their_history_and_orders_are_written_once() {
+async fn decisions_keep_their_history_orders_are_written_once_and_halts_are_replaced() {
     let db = TestDatabase::create(true).await.expect("postgres reachable");
     let pool = db.pool().await.unwrap();
     let mut sink = PostgresSinkConfig::new(&db.url).build().await.unwrap();
@@ -399,6 +399,16 @@ async fn decisions_keep_their_history_and_orders_are_written_once() {
             (order("nx3", "close", "binance", "sell"), 30, 1),
             (order("nx4", "close", "bybit", "buy"), 30, 1),
         ],
+    });
+    // A halt at 32 that an operator lifts at 34.
+    let halt = |halted: bool, since: u64| {
+        json!({"scope": "venue", "target": "okx", "halted": halted, "since": since, "reason": "maintenance"})
+            .to_string()
+    };
+    buffer.accept(SinkEvent::Updates { stream: OutputStream::Halts, updates: vec![(halt(true, 32), 32, 1)] });
+    buffer.accept(SinkEvent::Updates {
+        stream: OutputStream::Halts,
+        updates: vec![(halt(true, 32), 34, -1), (halt(false, 34), 34, 1)],
     });
     let second = buffer.accept(SinkEvent::Frontier(35)).unwrap();
     sink.write(&second).await.unwrap();
@@ -432,6 +442,13 @@ async fn decisions_keep_their_history_and_orders_are_written_once() {
             "nx4|close|bybit|buy|0.3333|t|30"
         ]
     );
+    let halts = sqlx::query_scalar::<_, String>(
+        "SELECT format('%s|%s|%s|%s|%s', scope, target, halted, reason, since_time) FROM halts",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(halts, vec!["venue|okx|f|maintenance|34"]);
 
     pool.close().await;
     db.drop_database().await.unwrap();

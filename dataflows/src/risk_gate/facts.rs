@@ -21,6 +21,8 @@ pub struct HaltState {
     pub halted: bool,
     /// Logical time of the message: a lift clears the critical alerts raised before it.
     pub since: Time,
+    /// The operator's reason, kept for the record (the `halts` table).
+    pub reason: String,
 }
 
 /// An opportunity the gate may enter or hold, sized.

@@ -192,5 +192,5 @@ pub fn critical_alert(id: &str, account: &str, last_us: Time) -> Alert {
 
 /// A halt (or, with `halted` false, a lift) sent at `since`.
 pub fn halt(scope: HaltScope, target: &str, halted: bool, since: Time) -> HaltState {
-    HaltState { scope, target: target.into(), halted, since }
+    HaltState { scope, target: target.into(), halted, since, reason: "test".into() }
 }

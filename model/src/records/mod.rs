@@ -49,6 +49,9 @@ pub enum OutputStream {
     /// The effective configuration, one record per dotted key: not a file stream, it feeds the
     /// `parameters` table so that run-time changes are persisted at their logical time.
     Parameters,
+    /// The latest `control.halt` per scope and target: not a file stream, it feeds the `halts`
+    /// table.
+    Halts,
 }
 
 impl OutputStream {
@@ -91,6 +94,7 @@ impl OutputStream {
             OutputStream::Rejected => "rejected",
             OutputStream::Stress => "stress",
             OutputStream::Parameters => "parameters",
+            OutputStream::Halts => "halts",
         }
     }
 }

@@ -55,7 +55,7 @@ impl NatsOutSink {
     pub async fn write(&self, batch: &CompleteBatch) -> Result<(), NatsOutError> {
         for (time, streams) in &batch.times {
             for (stream, updates) in streams {
-                if *stream == OutputStream::Parameters {
+                if matches!(*stream, OutputStream::Parameters | OutputStream::Halts) {
                     continue;
                 }
                 let subject = format!("{}out.{}", self.prefix, stream.name());

@@ -1,17 +1,64 @@
-//! The `decisions` and `orders` tables: the risk gate's history, append-only.
+//! The `decisions` and `orders` tables, the risk gate's history (append-only), and `halts`, the
+//! halts in force.
 
 use nexus_model::records::{Decision, OrderIntent, OutputStream};
 use rust_decimal::Decimal;
 use sqlx::{Postgres, Transaction};
 
-use super::changes::insertions;
+use super::changes::{insertions, net_changes};
 use super::sink::{PostgresError, parse, to_i64};
 use crate::complete::CompleteBatch;
 
-/// Appends the batch's decisions and orders.
+/// Appends the batch's decisions and orders, and upserts its halts.
 pub(super) async fn write(tx: &mut Transaction<'_, Postgres>, batch: &CompleteBatch) -> Result<(), PostgresError> {
     write_decisions(tx, batch).await?;
-    write_orders(tx, batch).await
+    write_orders(tx, batch).await?;
+    write_halts(tx, batch).await
+}
+
+/// A `halts` record as the pipeline emits it.
+#[derive(serde::Deserialize)]
+struct HaltRecord {
+    scope: nexus_model::control::HaltScope,
+    target: String,
+    halted: bool,
+    since: u64,
+    reason: String,
+}
+
+/// The latest halt per (scope, target), replaced in place.
+async fn write_halts(tx: &mut Transaction<'_, Postgres>, batch: &CompleteBatch) -> Result<(), PostgresError> {
+    let changes = net_changes(batch, OutputStream::Halts, |h: &HaltRecord| (h.scope.name(), h.target.clone()))?;
+    let (mut scope, mut target, mut halted, mut reason, mut since) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for ((s, t), change) in changes {
+        // Halts are replaced, never removed: a retraction without a replacement cannot happen.
+        let Some((record, _)) = change else { continue };
+        scope.push(s);
+        target.push(t);
+        halted.push(record.halted);
+        reason.push(record.reason);
+        since.push(to_i64(record.since));
+    }
+    if scope.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO halts (scope, target, halted, reason, since_time, since_at)
+         SELECT s, t, h, r, x, to_timestamp(x / 1000000.0)
+         FROM UNNEST($1::text[], $2::text[], $3::bool[], $4::text[], $5::bigint[]) AS n(s, t, h, r, x)
+         ON CONFLICT (scope, target) DO UPDATE SET halted = EXCLUDED.halted, reason = EXCLUDED.reason,
+             since_time = EXCLUDED.since_time, since_at = EXCLUDED.since_at",
+    )
+    .bind(&scope)
+    .bind(&target)
+    .bind(&halted)
+    .bind(&reason)
+    .bind(&since)
+    .execute(&mut **tx)
+    .await
+    .map_err(PostgresError::Write)?;
+    Ok(())
 }
 
 /// A row per decision that appears; a retraction marks the arbitrage's latest earlier row.
