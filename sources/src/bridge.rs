@@ -73,6 +73,18 @@ impl Clock {
         self.now
     }
 
+    /// The logical time for a live message received at `received` whose time rounds down to
+    /// `rounded`: that, or the clock when the clock has already moved past it (still no later
+    /// than the receipt). Late only when received before the clock.
+    pub fn stamp_rounded(&mut self, rounded: LogicalTime, received: LogicalTime) -> LogicalTime {
+        if received < self.now {
+            self.late += 1;
+        } else {
+            self.now = self.now.max(rounded);
+        }
+        self.now
+    }
+
     /// Moves the clock forward to `time` without a message (idle advance); never backwards.
     pub fn advance_to(&mut self, time: LogicalTime) {
         self.now = self.now.max(time);

@@ -121,6 +121,7 @@ impl NatsSource {
         let mut heard = false;
         // A live feed's clock passes the tick of its last message as soon as that tick is over.
         let mut tick_closed = true;
+        let mut last_round = Instant::now();
         let mut linger = tokio::time::interval(self.config.linger);
         linger.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -149,7 +150,13 @@ impl NatsSource {
                     // the clock runs on recorded times.
                     recorded_time |= stamped.is_some() && !subject.starts_with("exec.");
                     let late_before = clock.late();
-                    let time = clock.stamp(stamped.unwrap_or_else(|| round_down(wall_clock_us(), self.config.tick_us)));
+                    let time = match stamped {
+                        Some(stamped) => clock.stamp(stamped),
+                        None => {
+                            let received = wall_clock_us();
+                            clock.stamp_rounded(round_down(received, self.config.tick_us), received)
+                        }
+                    };
                     if clock.late() > late_before {
                         self.stats.late.fetch_add(1, Ordering::Relaxed);
                     }
@@ -164,12 +171,24 @@ impl NatsSource {
                     if pending >= self.config.max_batch {
                         send_round(&senders, &mut batches, clock.now()).await?;
                         pending = 0;
+                        last_round = Instant::now();
+                    } else if !recorded_time && last_round.elapsed() >= self.config.linger {
+                        // A quiet live feed: no round for a linger, so no burst to batch. Send this
+                        // one now and let the frontier pass it at once: every later message is
+                        // received after this instant (it is stamped no earlier than it, which
+                        // still rounds its receive time down).
+                        clock.advance_to(wall_clock_us());
+                        send_round(&senders, &mut batches, clock.now()).await?;
+                        pending = 0;
+                        last_round = Instant::now();
+                        tick_closed = true;
                     }
                 }
                 _ = linger.tick() => {
                     if pending > 0 {
                         send_round(&senders, &mut batches, clock.now()).await?;
                         pending = 0;
+                        last_round = Instant::now();
                     } else if heard && !recorded_time && !tick_closed {
                         // No later message can be stamped in a tick that is over: let the frontier
                         // pass it now, so outputs complete within a tick rather than after the idle
