@@ -164,8 +164,14 @@ pub fn replay(options: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
         .spawn(move || bridge::feed_recording(&mut reader, &senders, BATCH_ITEMS))
         .map_err(|_| ReplayError::Panicked("feeder"))?;
 
-    let guards = worker::start(receivers, options.config.clone(), sink_tx, options.arrangement_sizes.clone())
-        .map_err(ReplayError::Worker)?;
+    let guards = worker::start(
+        receivers,
+        options.config.clone(),
+        sink_tx,
+        options.arrangement_sizes.clone(),
+        Default::default(),
+    )
+    .map_err(ReplayError::Worker)?;
     let worker_results = guards.join();
 
     let fed = feeder.join().map_err(|_| ReplayError::Panicked("feeder"))?;

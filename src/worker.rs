@@ -9,7 +9,7 @@ use nexus_dataflows::surveillance::SurveillanceHistory;
 use nexus_dataflows::var::PriceHistory;
 use nexus_model::config::Config;
 use nexus_sinks::SinkEvent;
-use nexus_sources::bridge::{Feed, FeedReceiver};
+use nexus_sources::bridge::{Feed, FeedReceiver, Wakers};
 use nexus_sources::decode::{Decoder, Input};
 use nexus_sources::message::Item;
 use timely::communication::WorkerGuards;
@@ -28,12 +28,14 @@ const IDLE_PARK: Duration = Duration::from_millis(1);
 
 /// Starts `receivers.len()` timely worker threads in this process, each running [`run`] on its own
 /// feed; join the guards to wait for them.
-/// With `sizes`, every worker reports its arrangement sizes and worker 0 samples them.
+/// With `sizes`, every worker reports its arrangement sizes and worker 0 samples them. Each worker
+/// registers a wake-up in `wakers`, for a feed that wakes its workers when it sends.
 pub fn start(
     receivers: Vec<FeedReceiver>,
     config: Config,
     sink: SyncSender<SinkEvent>,
     sizes: Option<ArrangementSizes>,
+    wakers: Wakers,
 ) -> Result<WorkerGuards<()>, String> {
     let workers = receivers.len().max(1);
     let receivers: Arc<Mutex<Vec<Option<FeedReceiver>>>> =
@@ -49,6 +51,10 @@ pub fn start(
         if let Some(sizes) = &sizes {
             sizes.install(worker);
         }
+        let activator = worker.sync_activator_for(vec![]);
+        wakers.register(move || {
+            let _ = activator.activate();
+        });
         if let Some(feed) = feed {
             run(worker, feed, Arc::clone(&config), sink.clone(), sizes.clone());
         }

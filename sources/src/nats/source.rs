@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use super::NEXUS_TIME_HEADER;
 use super::config::NatsSourceConfig;
-use crate::bridge::{Clock, Feed, FeedSender, route};
+use crate::bridge::{Clock, Feed, FeedSender, Wakers, route};
 use crate::message::{Item, Message};
 
 /// Why the NATS source stopped.
@@ -106,6 +106,7 @@ impl NatsSource {
     pub async fn run(
         mut self,
         senders: Vec<FeedSender>,
+        wakers: Wakers,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), NatsSourceError> {
         let workers = senders.len();
@@ -169,7 +170,7 @@ impl NatsSource {
                     tick_closed = false;
                     heard = true;
                     if pending >= self.config.max_batch {
-                        send_round(&senders, &mut batches, clock.now()).await?;
+                        send_round(&senders, &wakers, &mut batches, clock.now()).await?;
                         pending = 0;
                         last_round = Instant::now();
                     } else if !recorded_time && last_round.elapsed() >= self.config.linger {
@@ -186,7 +187,7 @@ impl NatsSource {
                 }
                 _ = linger.tick() => {
                     if pending > 0 {
-                        send_round(&senders, &mut batches, clock.now()).await?;
+                        send_round(&senders, &wakers, &mut batches, clock.now()).await?;
                         pending = 0;
                         last_round = Instant::now();
                     } else if heard && !recorded_time && !tick_closed {
@@ -196,7 +197,7 @@ impl NatsSource {
                         let target = round_down(wall_clock_us(), self.config.tick_us);
                         if target > clock.now() {
                             clock.advance_to(target);
-                            send_round(&senders, &mut batches, clock.now()).await?;
+                            send_round(&senders, &wakers, &mut batches, clock.now()).await?;
                             tick_closed = true;
                         }
                     } else if heard && last_message.elapsed() >= self.config.idle_advance {
@@ -210,14 +211,14 @@ impl NatsSource {
                         };
                         if !(recorded_time && idle_advanced) && target > clock.now() {
                             clock.advance_to(target);
-                            send_round(&senders, &mut batches, clock.now()).await?;
+                            send_round(&senders, &wakers, &mut batches, clock.now()).await?;
                             idle_advanced = true;
                         }
                     }
                 }
             }
         }
-        send_round(&senders, &mut batches, clock.now()).await?;
+        send_round(&senders, &wakers, &mut batches, clock.now()).await?;
         for (index, sender) in senders.iter().enumerate() {
             sender.send(Feed::End { last_time: clock.now() }).await.map_err(|_| NatsSourceError::WorkerGone(index))?;
         }
@@ -227,6 +228,7 @@ impl NatsSource {
 
 async fn send_round(
     senders: &[FeedSender],
+    wakers: &Wakers,
     batches: &mut [Vec<Item>],
     watermark: LogicalTime,
 ) -> Result<(), NatsSourceError> {
@@ -234,6 +236,7 @@ async fn send_round(
         let items = std::mem::take(batch);
         sender.send(Feed::Batch { items, watermark }).await.map_err(|_| NatsSourceError::WorkerGone(index))?;
     }
+    wakers.wake_all();
     Ok(())
 }
 
