@@ -39,10 +39,13 @@ pub type FeedSender = mpsc::Sender<Feed>;
 pub type FeedReceiver = mpsc::Receiver<Feed>;
 
 /// Callbacks that wake the worker threads: a worker parked between rounds sleeps until its park
-/// timeout unless the sender wakes it (measured: 4 ms to 1.3 ms median from a funding update to
+/// timeout unless the sender wakes it (measured: 2.4 ms to 2.0 ms median from a funding update to
 /// its order intent).
 #[derive(Clone, Default)]
-pub struct Wakers(Arc<Mutex<Vec<Box<dyn Fn() + Send>>>>);
+pub struct Wakers(Arc<Mutex<Vec<Wake>>>);
+
+/// One worker's wake-up.
+type Wake = Box<dyn Fn() + Send>;
 
 impl Wakers {
     /// Adds a worker's wake-up (registered on the worker's thread when it starts).

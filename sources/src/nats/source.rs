@@ -179,7 +179,7 @@ impl NatsSource {
                         // received after this instant (it is stamped no earlier than it, which
                         // still rounds its receive time down).
                         clock.advance_to(wall_clock_us());
-                        send_round(&senders, &mut batches, clock.now()).await?;
+                        send_round(&senders, &wakers, &mut batches, clock.now()).await?;
                         pending = 0;
                         last_round = Instant::now();
                         tick_closed = true;
