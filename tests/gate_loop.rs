@@ -209,3 +209,31 @@ fn a_halt_refuses_the_entry_of_its_own_logical_time() {
     });
     assert!(refused, "{arb} is refused at {at} with the halt as its reason");
 }
+
+#[test]
+fn a_risk_parameter_changed_at_run_time_applies_from_its_logical_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("simulated.jsonl");
+    assert!(nexus().args(["simulate", "--duration", "60", "--output"]).arg(&plain).status().unwrap().success());
+    // From 30 s in, no opportunity can reach the entry threshold.
+    let mut lines: Vec<String> = std::fs::read_to_string(&plain).unwrap().lines().map(str::to_string).collect();
+    let at = 1_763_596_830_000_000i64;
+    let change = json!({"recv_us": at, "subject": "control.params", "payload": {"key": "risk.min_uos", "value": 100}});
+    let position =
+        lines.iter().position(|l| serde_json::from_str::<Value>(l).unwrap()["recv_us"].as_i64().unwrap() >= at);
+    lines.insert(position.unwrap(), change.to_string());
+    let input = dir.path().join("changed.jsonl");
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let out = dir.path().join("out");
+    let status = nexus().args(["replay", "--quiet", "--input"]).arg(&input).arg("--output").arg(&out).status();
+    assert!(status.unwrap().success());
+    let orders = stream(&out, "orders");
+    let opens = |from: i64, to: i64| {
+        orders
+            .iter()
+            .filter(|o| o["data"]["action"] == "open" && (from..to).contains(&o["time"].as_i64().unwrap()))
+            .count()
+    };
+    assert!(opens(0, at) > 0, "entries before the change");
+    assert_eq!(opens(at, i64::MAX), 0, "none from the change on");
+}

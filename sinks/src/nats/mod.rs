@@ -6,5 +6,5 @@
 mod orders;
 mod sink;
 
-pub use orders::{DUPLICATE_WINDOW, DispatchError, OrderDispatch, stream_name};
+pub use orders::{DUPLICATE_WINDOW, DispatchError, ORDERS_MAX_AGE, OrderDispatch, stream_name};
 pub use sink::{NatsOutError, NatsOutSink};

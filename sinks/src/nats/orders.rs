@@ -16,6 +16,9 @@ use nexus_model::time::NEXUS_TIME_HEADER;
 /// How long JetStream remembers a client order id.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 
+/// How long the orders stream keeps an order intent (a week), so it does not grow for ever.
+pub const ORDERS_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// Why an order could not be dispatched.
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchError {
@@ -75,6 +78,7 @@ impl OrderDispatch {
                     name: name.clone(),
                     subjects: vec![format!("{prefix}exec.orders.>")],
                     duplicate_window: DUPLICATE_WINDOW,
+                    max_age: ORDERS_MAX_AGE,
                     ..Default::default()
                 })
                 .await
