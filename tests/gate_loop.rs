@@ -44,7 +44,7 @@ async fn orders_fills_positions_var_dedup_and_halt_in_the_closed_loop() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("nexus.toml");
     // One-second VaR bars, so that VaR has its 20 returns within the recording; a leg timeout of
-    // 15 s of logical time (1.5 s of wall clock at the publishing speed) leaves the debug-built
+    // 15 s of logical time (3 s of wall clock at the publishing speed) leaves the debug-built
     // worker and paper venue ample time to bring a fill back.
     std::fs::write(
         &config,
@@ -63,9 +63,9 @@ async fn orders_fills_positions_var_dedup_and_halt_in_the_closed_loop() {
 
     let mut worker = start_worker(&config);
     let mut paper = start_ready(&["paper-venue", "--latency-ms", "20", "--reject-venue", "okx"], &config);
-    // At 10 times real time.
+    // At 5 times real time.
     let published = nexus()
-        .args(["publish", "--speed", "10", "--input"])
+        .args(["publish", "--speed", "5", "--input"])
         .arg(&recording)
         .arg("--config")
         .arg(&config)
