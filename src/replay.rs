@@ -170,6 +170,7 @@ pub fn replay(options: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
         sink_tx,
         options.arrangement_sizes.clone(),
         Default::default(),
+        Default::default(),
     )
     .map_err(ReplayError::Worker)?;
     let worker_results = guards.join();

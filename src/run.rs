@@ -16,7 +16,7 @@ use nexus_model::records::OutputStream;
 use nexus_sinks::complete::{CompleteBatch, CompletedTimes};
 use nexus_sinks::nats::{DispatchError, NatsOutError, NatsOutSink, OrderDispatch};
 use nexus_sinks::postgres::{PostgresError, PostgresSink, PostgresSinkConfig};
-use nexus_sources::bridge::{self, Wakers};
+use nexus_sources::bridge::{self, Completed, Wakers};
 use nexus_sources::nats::{NatsSourceConfig, NatsSourceError};
 use tokio::sync::{mpsc, watch};
 
@@ -105,7 +105,8 @@ pub fn run(config: Config, workers: usize, ready: impl FnOnce()) -> Result<RunSu
     let (senders, receivers) = bridge::channels(workers, FEED_CAPACITY);
     let stats = source.stats();
     let wakers = Wakers::default();
-    let source_task = runtime.spawn(source.run(senders, wakers.clone(), shutdown_rx));
+    let completed = Completed::default();
+    let source_task = runtime.spawn(source.run(senders, wakers.clone(), completed.clone(), shutdown_rx));
 
     let (sink_tx, sink_rx) = sync_channel(SINK_CAPACITY);
     let (batch_tx, batch_rx) = mpsc::channel::<CompleteBatch>(BATCH_CAPACITY);
@@ -142,7 +143,7 @@ pub fn run(config: Config, workers: usize, ready: impl FnOnce()) -> Result<RunSu
     let writer_task = runtime.spawn(write_batches(batch_rx, postgres, nats_out));
 
     ready();
-    let guards = worker::start(receivers, config, sink_tx, None, wakers).map_err(RunError::Worker)?;
+    let guards = worker::start(receivers, config, sink_tx, None, wakers, completed).map_err(RunError::Worker)?;
     let worker_results = guards.join();
     dispatcher.join().map_err(|_| RunError::Panicked("sink dispatcher"))?;
     let written = runtime.block_on(writer_task).map_err(|_| RunError::Panicked("sink writer"))?;

@@ -9,7 +9,7 @@ use nexus_dataflows::surveillance::SurveillanceHistory;
 use nexus_dataflows::var::PriceHistory;
 use nexus_model::config::Config;
 use nexus_sinks::SinkEvent;
-use nexus_sources::bridge::{Feed, FeedReceiver, Wakers};
+use nexus_sources::bridge::{Completed, Feed, FeedReceiver, Wakers};
 use nexus_sources::decode::{Decoder, Input};
 use nexus_sources::message::Item;
 use timely::communication::WorkerGuards;
@@ -36,6 +36,7 @@ pub fn start(
     sink: SyncSender<SinkEvent>,
     sizes: Option<ArrangementSizes>,
     wakers: Wakers,
+    completed: Completed,
 ) -> Result<WorkerGuards<()>, String> {
     let workers = receivers.len().max(1);
     let receivers: Arc<Mutex<Vec<Option<FeedReceiver>>>> =
@@ -56,7 +57,7 @@ pub fn start(
             let _ = activator.activate();
         });
         if let Some(feed) = feed {
-            run(worker, feed, Arc::clone(&config), sink.clone(), sizes.clone());
+            run(worker, feed, Arc::clone(&config), sink.clone(), sizes.clone(), completed.clone());
         }
     })
 }
@@ -68,6 +69,7 @@ pub fn run(
     config: Arc<Config>,
     sink: SyncSender<SinkEvent>,
     sizes: Option<ArrangementSizes>,
+    completed: Completed,
 ) {
     let sampler = sizes.filter(|_| worker.index() == 0);
     let mut next_sample: Option<Time> = None;
@@ -114,7 +116,7 @@ pub fn run(
                 while probe.less_than(&end) {
                     worker.step();
                 }
-                report_frontier(&probe, &sink, &mut reported);
+                report_frontier(&probe, &sink, &completed, &mut reported);
                 break;
             }
             Err(TryRecvError::Empty) => {
@@ -122,7 +124,7 @@ pub fn run(
             }
             Err(TryRecvError::Disconnected) => break,
         }
-        report_frontier(&probe, &sink, &mut reported);
+        report_frontier(&probe, &sink, &completed, &mut reported);
     }
 }
 
@@ -149,11 +151,18 @@ fn apply(item: Item, decoder: &mut Decoder, inputs: &mut PipelineInputs, config:
     }
 }
 
-/// Tells the sink when the global frontier has moved.
-fn report_frontier(probe: &ProbeHandle<Time>, sink: &SyncSender<SinkEvent>, reported: &mut Time) {
+/// Tells the sink when the global frontier has moved, and the feed's source that the workers are
+/// done up to it.
+fn report_frontier(
+    probe: &ProbeHandle<Time>,
+    sink: &SyncSender<SinkEvent>,
+    completed: &Completed,
+    reported: &mut Time,
+) {
     let frontier = probe.with_frontier(|f| f.first().copied().unwrap_or(Time::MAX));
     if frontier > *reported {
         *reported = frontier;
+        completed.advance_to(frontier);
         let _ = sink.send(SinkEvent::Frontier(frontier));
     }
 }

@@ -20,8 +20,12 @@ pub struct NatsSourceConfig {
     pub subscription_capacity: usize,
     /// Items per round sent to the workers; default 1024.
     pub max_batch: usize,
-    /// A partial round is sent after this long; default 1 ms.
+    /// How often pending messages are looked at; default 1 ms. They are sent at once while the
+    /// workers are idle, and batched while the workers are busy.
     pub linger: Duration,
+    /// The longest pending messages wait for busy workers before a round is sent anyway;
+    /// default 50 ms.
+    pub max_hold: Duration,
     /// Without messages for this long the clock moves on: to the wall clock for live feeds, to just
     /// after the last message for a published recording; default 100 ms.
     pub idle_advance: Duration,
@@ -42,6 +46,7 @@ impl NatsSourceConfig {
             subscription_capacity: 1 << 20,
             max_batch: 1024,
             linger: Duration::from_millis(1),
+            max_hold: Duration::from_millis(50),
             idle_advance: Duration::from_millis(100),
             connect_timeout: Duration::from_secs(5),
             tick_us: 1000,

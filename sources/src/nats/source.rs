@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use super::NEXUS_TIME_HEADER;
 use super::config::NatsSourceConfig;
-use crate::bridge::{Clock, Feed, FeedSender, Wakers, route};
+use crate::bridge::{Clock, Completed, Feed, FeedSender, Wakers, route};
 use crate::message::{Item, Message};
 
 /// Why the NATS source stopped.
@@ -107,6 +107,7 @@ impl NatsSource {
         mut self,
         senders: Vec<FeedSender>,
         wakers: Wakers,
+        completed: Completed,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), NatsSourceError> {
         let workers = senders.len();
@@ -123,6 +124,8 @@ impl NatsSource {
         // A live feed's clock passes the tick of its last message as soon as that tick is over.
         let mut tick_closed = true;
         let mut last_round = Instant::now();
+        // The watermark of the last round sent: the workers are idle once they have completed it.
+        let mut last_sent: LogicalTime = 0;
         let mut linger = tokio::time::interval(self.config.linger);
         linger.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -169,27 +172,34 @@ impl NatsSource {
                     idle_advanced = false;
                     tick_closed = false;
                     heard = true;
-                    if pending >= self.config.max_batch {
+                    // Workers idle: send at once. Busy: batch until they are done (or a round is full).
+                    if pending >= self.config.max_batch || completed.frontier() >= last_sent {
+                        if !recorded_time {
+                            // Let the frontier pass this live message at once: every later message
+                            // is received after this instant (stamped no earlier than it, which
+                            // still rounds its receive time down).
+                            clock.advance_to(wall_clock_us());
+                            tick_closed = true;
+                        }
                         send_round(&senders, &wakers, &mut batches, clock.now()).await?;
                         pending = 0;
                         last_round = Instant::now();
-                    } else if !recorded_time && last_round.elapsed() >= self.config.linger {
-                        // A quiet live feed: no round for a linger, so no burst to batch. Send this
-                        // one now and let the frontier pass it at once: every later message is
-                        // received after this instant (it is stamped no earlier than it, which
-                        // still rounds its receive time down).
-                        clock.advance_to(wall_clock_us());
-                        send_round(&senders, &wakers, &mut batches, clock.now()).await?;
-                        pending = 0;
-                        last_round = Instant::now();
-                        tick_closed = true;
+                        last_sent = clock.now();
                     }
                 }
                 _ = linger.tick() => {
                     if pending > 0 {
+                        if completed.frontier() < last_sent && last_round.elapsed() < self.config.max_hold {
+                            continue;
+                        }
+                        if !recorded_time {
+                            clock.advance_to(wall_clock_us());
+                            tick_closed = true;
+                        }
                         send_round(&senders, &wakers, &mut batches, clock.now()).await?;
                         pending = 0;
                         last_round = Instant::now();
+                        last_sent = clock.now();
                     } else if heard && !recorded_time && !tick_closed {
                         // No later message can be stamped in a tick that is over: let the frontier
                         // pass it now, so outputs complete within a tick rather than after the idle
