@@ -10,9 +10,10 @@
 //! Run: `cargo bench --bench gate_latency` (optionally `-- --cycles N`).
 //! Writes `target/bench-report/gate_latency.json` and prints it.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
@@ -78,22 +79,7 @@ fn main() {
         let mut orders = client.subscribe(format!("{prefix}exec.orders.>")).await.unwrap_or_else(|e| panic!("{e}"));
         client.flush().await.ok();
 
-        let mut worker = Command::new(env!("CARGO_BIN_EXE_nexus"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .env_remove("NATS_URL")
-            .env_remove("DATABASE_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("nexus run: {e}"));
-        let stdout = worker.stdout.take().unwrap_or_else(|| panic!("stdout"));
-        let mut lines = BufReader::new(stdout).lines();
-        while let Some(Ok(line)) = lines.next() {
-            if line.starts_with("ready") {
-                break;
-            }
-        }
+        let (mut worker, lines) = support::start_run(&config, 1);
         std::thread::spawn(move || for _ in lines {});
 
         let publish = |subject: &str, payload: Vec<u8>| {

@@ -13,9 +13,10 @@
 //! Needs the services of the README; uses a fresh database and subject prefix and removes them.
 //! Writes `target/bench-report/nats_latency.json` and prints it.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -109,23 +110,8 @@ fn main() {
             }
         });
 
-        let mut worker = Command::new(env!("CARGO_BIN_EXE_nexus"))
-            .args(["run", "--workers", &workers.to_string(), "--config"])
-            .arg(&config)
-            .env_remove("NATS_URL")
-            .env_remove("DATABASE_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("nexus run: {e}"));
+        let (mut worker, lines) = support::start_run(&config, workers);
         let pid = worker.id();
-        let stdout = worker.stdout.take().unwrap_or_else(|| panic!("stdout"));
-        let mut lines = BufReader::new(stdout).lines();
-        while let Some(Ok(line)) = lines.next() {
-            if line.starts_with("ready") {
-                break;
-            }
-        }
 
         let mut runs = Vec::new();
         let mut published_total = 0u64;
