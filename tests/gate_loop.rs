@@ -40,20 +40,12 @@ fn recording_with_halt(dir: &Path, seconds: u64, halt_after: u64) -> (std::path:
 async fn orders_fills_positions_var_dedup_and_halt_in_the_closed_loop() {
     let db = TestDatabase::create(true).await.expect("postgres reachable");
     let pool = db.pool().await.unwrap();
-    let prefix = unique_prefix();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("nexus.toml");
     // One-second VaR bars, so that VaR has its 20 returns within the recording; a leg timeout of
     // 15 s of logical time (3 s of wall clock at the publishing speed) leaves the debug-built
     // worker and paper venue ample time to bring a fill back.
-    std::fs::write(
-        &config,
-        format!(
-            "[nats]\nprefix = \"{prefix}\"\njetstream = true\n\n[postgres]\nurl = \"{}\"\n\n[var]\nbar_ms = 1000\n\n[risk]\nleg_timeout_ms = 15000\n",
-            db.url
-        ),
-    )
-    .unwrap();
+    let extra = "[var]\nbar_ms = 1000\n\n[risk]\nleg_timeout_ms = 15000\n";
+    let (config, prefix) = write_config(dir.path(), &db.url, true, extra);
     let (recording, halt_at) = recording_with_halt(dir.path(), 80, 50);
 
     let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string());

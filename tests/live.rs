@@ -196,17 +196,8 @@ async fn a_published_recording_leaves_in_postgres_what_replay_computes() {
     let db = TestDatabase::create(true).await.expect("postgres reachable");
     let pool = db.pool().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("nexus.toml");
     let fixture_config = std::fs::read_to_string(fixture("mixed_venues.toml")).unwrap();
-    let prefix = unique_prefix();
-    std::fs::write(
-        &config,
-        format!(
-            "{fixture_config}\n[nats]\nprefix = \"{prefix}\"\njetstream = false\n\n[postgres]\nurl = \"{}\"\n",
-            db.url
-        ),
-    )
-    .unwrap();
+    let (config, prefix) = write_config(dir.path(), &db.url, false, &fixture_config);
 
     // The fixture plus a run-time parameter change at its last time.
     let recording = dir.path().join("recording.jsonl");
@@ -363,13 +354,7 @@ async fn live_messages_use_rounded_receive_times_and_the_clock_moves_on_when_idl
     let db = TestDatabase::create(true).await.expect("postgres reachable");
     let pool = db.pool().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("nexus.toml");
-    let prefix = unique_prefix();
-    std::fs::write(
-        &config,
-        format!("[nats]\nprefix = \"{prefix}\"\njetstream = false\n\n[postgres]\nurl = \"{}\"\n", db.url),
-    )
-    .unwrap();
+    let (config, prefix) = write_config(dir.path(), &db.url, false, "");
     let mut worker = start_worker(&config);
 
     // A plain publish, no Nexus-Time: the worker stamps the receive time.
@@ -414,17 +399,8 @@ async fn positions_and_var_from_a_published_recording_match_replay_in_postgres_a
     let db = TestDatabase::create(true).await.expect("postgres reachable");
     let pool = db.pool().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("nexus.toml");
-    let prefix = unique_prefix();
     let fixture_config = std::fs::read_to_string(fixture("var_accounts.toml")).unwrap();
-    std::fs::write(
-        &config,
-        format!(
-            "[nats]\nprefix = \"{prefix}\"\njetstream = false\n\n[postgres]\nurl = \"{}\"\n\n{fixture_config}",
-            db.url
-        ),
-    )
-    .unwrap();
+    let (config, prefix) = write_config(dir.path(), &db.url, false, &fixture_config);
     let recording = fixture("var_accounts.jsonl");
 
     let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string());
@@ -481,13 +457,7 @@ async fn alerts_from_published_order_flow_match_replay_in_postgres_and_on_out_al
     let db = TestDatabase::create(true).await.expect("postgres reachable");
     let pool = db.pool().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("nexus.toml");
-    let prefix = unique_prefix();
-    std::fs::write(
-        &config,
-        format!("[nats]\nprefix = \"{prefix}\"\njetstream = false\n\n[postgres]\nurl = \"{}\"\n", db.url),
-    )
-    .unwrap();
+    let (config, prefix) = write_config(dir.path(), &db.url, false, "");
     // About four minutes of order flow: layering, wash trading and momentum ignition episodes.
     let recording = dir.path().join("orders.jsonl");
     let (_, injected) = nexus::simulate::write_order_flow(&recording, 3, 25_000).unwrap();

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -15,6 +15,19 @@ pub fn nexus() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_nexus"));
     command.env_remove("NATS_URL").env_remove("DATABASE_URL");
     command
+}
+
+/// Writes `dir/nexus.toml` for a worker on a subject prefix of its own, writing to `database_url`,
+/// with JetStream order dispatch on or off, followed by `extra` TOML; returns its path and the
+/// prefix.
+pub fn write_config(dir: &Path, database_url: &str, jetstream: bool, extra: &str) -> (PathBuf, String) {
+    let prefix = unique_prefix();
+    let config = dir.join("nexus.toml");
+    let text = format!(
+        "[nats]\nprefix = \"{prefix}\"\njetstream = {jetstream}\n\n[postgres]\nurl = \"{database_url}\"\n\n{extra}"
+    );
+    std::fs::write(&config, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", config.display()));
+    (config, prefix)
 }
 
 /// A NATS subject prefix no other test (or run) uses.

@@ -121,20 +121,20 @@ impl NatsSource {
         // that has waited a while must not find its clock already at the wall clock.
         let mut idle_advanced = true;
         let mut heard = false;
-        // A live feed's clock passes the tick of its last message as soon as that tick is over.
-        let mut tick_closed = true;
         let mut last_round = Instant::now();
         // The watermark of the last round sent: the workers are idle once they have completed it.
         let mut last_sent: LogicalTime = 0;
         let mut linger = tokio::time::interval(self.config.linger);
         linger.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tokio::select! {
+            // Whether the pending messages go to the workers now.
+            let send_pending = tokio::select! {
                 biased;
                 changed = shutdown.changed() => {
                     if changed.is_err() || *shutdown.borrow() {
                         break;
                     }
+                    false
                 }
                 next = self.subscription.next() => {
                     let Some(message) = next else { break };
@@ -170,62 +170,45 @@ impl NatsSource {
                     pending += 1;
                     last_message = Instant::now();
                     idle_advanced = false;
-                    tick_closed = false;
                     heard = true;
                     // Workers idle: send at once. Busy: batch until they are done (or a round is full).
-                    if pending >= self.config.max_batch || completed.frontier() >= last_sent {
-                        if !recorded_time {
-                            // Let the frontier pass this live message at once: every later message
-                            // is received after this instant (stamped no earlier than it, which
-                            // still rounds its receive time down).
-                            clock.advance_to(wall_clock_us());
-                            tick_closed = true;
-                        }
-                        send_round(&senders, &wakers, &mut batches, clock.now()).await?;
-                        pending = 0;
-                        last_round = Instant::now();
-                        last_sent = clock.now();
-                    }
+                    pending >= self.config.max_batch || completed.frontier() >= last_sent
                 }
                 _ = linger.tick() => {
                     if pending > 0 {
-                        if completed.frontier() < last_sent && last_round.elapsed() < self.config.max_hold {
-                            continue;
+                        // Busy workers get the batch once done, or once it has waited `max_hold`.
+                        completed.frontier() >= last_sent || last_round.elapsed() >= self.config.max_hold
+                    } else {
+                        if heard && last_message.elapsed() >= self.config.idle_advance {
+                            // Nothing is arriving: let the frontier pass the last message. A
+                            // published recording's clock runs on its own times only, so it moves
+                            // just past the last one; a live feed's clock follows the wall clock.
+                            let target = if recorded_time {
+                                clock.now().saturating_add(1)
+                            } else {
+                                round_down(wall_clock_us(), self.config.tick_us)
+                            };
+                            if !(recorded_time && idle_advanced) && target > clock.now() {
+                                clock.advance_to(target);
+                                send_round(&senders, &wakers, &mut batches, clock.now()).await?;
+                                idle_advanced = true;
+                            }
                         }
-                        if !recorded_time {
-                            clock.advance_to(wall_clock_us());
-                            tick_closed = true;
-                        }
-                        send_round(&senders, &wakers, &mut batches, clock.now()).await?;
-                        pending = 0;
-                        last_round = Instant::now();
-                        last_sent = clock.now();
-                    } else if heard && !recorded_time && !tick_closed {
-                        // No later message can be stamped in a tick that is over: let the frontier
-                        // pass it now, so outputs complete within a tick rather than after the idle
-                        // delay (measured: 108 ms to 4 ms median from a funding update to its order intent).
-                        let target = round_down(wall_clock_us(), self.config.tick_us);
-                        if target > clock.now() {
-                            clock.advance_to(target);
-                            send_round(&senders, &wakers, &mut batches, clock.now()).await?;
-                            tick_closed = true;
-                        }
-                    } else if heard && last_message.elapsed() >= self.config.idle_advance {
-                        // Nothing is arriving: let the frontier pass the last message. A published
-                        // recording's clock runs on its own times only, so it moves just past the
-                        // last one; a live feed's clock follows the wall clock.
-                        let target = if recorded_time {
-                            clock.now().saturating_add(1)
-                        } else {
-                            round_down(wall_clock_us(), self.config.tick_us)
-                        };
-                        if !(recorded_time && idle_advanced) && target > clock.now() {
-                            clock.advance_to(target);
-                            send_round(&senders, &wakers, &mut batches, clock.now()).await?;
-                            idle_advanced = true;
-                        }
+                        false
                     }
                 }
+            };
+            if send_pending {
+                if !recorded_time {
+                    // Let the frontier pass these live messages at once: every later message is
+                    // received after this instant (stamped no earlier than it, which still rounds
+                    // its receive time down).
+                    clock.advance_to(wall_clock_us());
+                }
+                send_round(&senders, &wakers, &mut batches, clock.now()).await?;
+                pending = 0;
+                last_round = Instant::now();
+                last_sent = clock.now();
             }
         }
         send_round(&senders, &wakers, &mut batches, clock.now()).await?;
