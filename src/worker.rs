@@ -94,7 +94,9 @@ pub fn run(
                 // Keep at most one batch in flight: wait for the one before this to complete.
                 if let Some(previous) = previous_watermark {
                     while probe.less_than(&previous) {
-                        worker.step();
+                        // Parks while waiting on the other workers (woken by their messages), so
+                        // a worker does not spin on a core another worker needs.
+                        worker.step_or_park(Some(IDLE_PARK));
                     }
                 }
                 previous_watermark = Some(watermark);

@@ -69,6 +69,12 @@ impl OutputStream {
         OutputStream::Rejected,
     ];
 
+    /// Streams that only feed PostgreSQL tables (`parameters`, `halts`): never published on
+    /// `out.<stream>` nor written to files.
+    pub fn is_internal(self) -> bool {
+        matches!(self, OutputStream::Parameters | OutputStream::Halts)
+    }
+
     /// The streams written to files: every stream but `stress`, and `stress` when scenarios are
     /// configured.
     pub fn files(stress_configured: bool) -> Vec<OutputStream> {

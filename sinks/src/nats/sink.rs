@@ -2,8 +2,6 @@
 
 use bytes::Bytes;
 
-use nexus_model::records::OutputStream;
-
 use crate::complete::CompleteBatch;
 
 /// Why publishing failed.
@@ -55,7 +53,7 @@ impl NatsOutSink {
     pub async fn write(&self, batch: &CompleteBatch) -> Result<(), NatsOutError> {
         for (time, streams) in &batch.times {
             for (stream, updates) in streams {
-                if matches!(*stream, OutputStream::Parameters | OutputStream::Halts) {
+                if stream.is_internal() {
                     continue;
                 }
                 let subject = format!("{}out.{}", self.prefix, stream.name());

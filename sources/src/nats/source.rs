@@ -78,8 +78,16 @@ impl NatsSource {
                 async move {
                     match event {
                         async_nats::Event::SlowConsumer(sid) => {
-                            events.slow_consumer_events.fetch_add(1, Ordering::Relaxed);
-                            tracing::warn!(subscription = sid, "nats slow consumer: messages dropped");
+                            let count = events.slow_consumer_events.fetch_add(1, Ordering::Relaxed) + 1;
+                            // Logged at the 1st, 2nd, 4th, 8th... event: a flood of them (one per
+                            // dropped message) must not flood the log too.
+                            if count.is_power_of_two() {
+                                tracing::warn!(
+                                    subscription = sid,
+                                    events_so_far = count,
+                                    "nats slow consumer: messages dropped"
+                                );
+                            }
                         }
                         other => tracing::info!(event = %other, "nats connection event"),
                     }
