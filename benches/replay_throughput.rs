@@ -1,7 +1,7 @@
 //! Replay throughput: decode + reconcile + JSONL out on a generated recording of 1,000,000 messages.
 //!
 //! Run: `cargo bench --bench replay_throughput` (optionally
-//! `-- --scenario stress|simulated --messages N --workers 1,2`). Writes a JSON report to
+//! `-- --scenario stress|simulated|market --messages N --workers 1,2`). Writes a JSON report to
 //! `target/bench-report/replay_throughput-<scenario>.json` and prints it.
 //!
 //! - `stress` (default): every funding format over 200 assets with random rates, so nearly every
@@ -11,6 +11,8 @@
 //!   assets x 4 venues (10%), one message every 3.6 ms of logical time (an hour in all).
 //! - `simulated`: the demo's market simulator over 50 assets (the venues' real formats, rates that
 //!   drift, a scanner that mostly agrees, books on every venue every second), from its start on.
+//! - `market`: the same with the order flow of 30 accounts and their trades, so that every
+//!   dataflow, surveillance included, has work (the end-to-end bench's mix).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -132,10 +134,13 @@ fn generate(path: &Path, messages: usize) -> std::io::Result<()> {
     out.flush()
 }
 
-/// The demo simulator over 50 assets, until `messages` messages are written.
-fn generate_simulated(path: &Path, messages: usize) -> std::io::Result<()> {
-    // Funding, books and fills only, as measured before surveillance: order flow has its own bench.
-    let config = SimulatorConfig { assets: (0..50).map(asset).collect(), orders: None, ..SimulatorConfig::default() };
+/// The demo simulator over 50 assets, until `messages` messages are written; with the order flow
+/// of 30 accounts and their trades when `order_flow` (every dataflow busy), else funding, books and
+/// fills only (as measured before surveillance).
+fn generate_simulated(path: &Path, messages: usize, order_flow: bool) -> std::io::Result<()> {
+    let defaults = SimulatorConfig::default();
+    let orders = if order_flow { defaults.orders.clone() } else { None };
+    let config = SimulatorConfig { assets: (0..50).map(asset).collect(), orders, ..defaults };
     let mut simulator = Simulator::new(&config);
     let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
     let (mut written, mut until, mut batch) = (0usize, config.start_us, Vec::new());
@@ -170,8 +175,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("generating {} ...", recording.display());
         match scenario.as_str() {
             "stress" => generate(&recording, messages)?,
-            "simulated" => generate_simulated(&recording, messages)?,
-            other => return Err(format!("unknown --scenario {other:?} (valid: stress, simulated)").into()),
+            "simulated" => generate_simulated(&recording, messages, false)?,
+            "market" => generate_simulated(&recording, messages, true)?,
+            other => return Err(format!("unknown --scenario {other:?} (valid: stress, simulated, market)").into()),
         }
     }
     let bytes = std::fs::metadata(&recording)?.len();
