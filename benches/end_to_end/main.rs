@@ -62,6 +62,8 @@ fn main() {
                 other => panic!("--paths: unknown path {other:?} (valid: nats, in-process)"),
             };
             eprintln!("{}", run.summary());
+            // A run that saw no output measured nothing: the bench is broken, not slow.
+            assert!(run.output_updates > 0, "{path} at {rate}/s: no output update arrived");
             runs.push(run);
         }
     }

@@ -94,17 +94,18 @@ async fn measure(load: &Load, rate: u64, seconds: u64, workers: usize) -> RateRu
     client.flush().await.ok();
     let send_seconds = started.elapsed().as_secs_f64();
 
-    // Let the worker drain: wait until no output has arrived for a while.
-    let mut seen = (updates.load(Ordering::Relaxed), Instant::now());
+    // Let the worker drain: wait until no output has arrived for a while. CPU is counted up to
+    // the last change seen.
+    let mut seen = (updates.load(Ordering::Relaxed), Instant::now(), cpu_seconds(pid));
     while seen.1.elapsed() < QUIET && started.elapsed() < MOST_DRAIN + Duration::from_secs(seconds) {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let now = updates.load(Ordering::Relaxed);
         if now != seen.0 {
-            seen = (now, Instant::now());
+            seen = (now, Instant::now(), cpu_seconds(pid));
         }
     }
-    let cpu = cpu_seconds(pid) - cpu_before;
-    let cpu_wall = started.elapsed().as_secs_f64() - QUIET.as_secs_f64();
+    let cpu = seen.2 - cpu_before;
+    let cpu_wall = seen.1.duration_since(started).as_secs_f64();
 
     let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
     // The worker's last line: "stopped: N messages, L late, S slow-consumer events".

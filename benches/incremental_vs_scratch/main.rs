@@ -82,6 +82,8 @@ fn main() {
 
     let ratios = dataflows::all(&config, &decoded, measure_from, calls);
     for r in &ratios {
+        // A dataflow with nothing to measure would report a meaningless ratio.
+        assert!(r.times > 0 && r.calls > 0, "{}: nothing measured (input too short?)", r.dataflow);
         eprintln!(
             "{:>14}: incremental {:>9.1} µs per time ({} times, {} updates), from scratch {:>11.1} µs, ratio {:>8.2} per time, {:>8.2} per update",
             r.dataflow,
