@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Ratio;
 use crate::history::{Decoded, Running, upserts};
-use crate::stepper::incremental;
+use crate::stepper::{Incremental, incremental};
 
 /// Every dataflow's comparison.
 pub fn all(config: &Config, decoded: &Decoded, from: Time, calls: usize) -> Vec<Ratio> {
@@ -68,6 +68,19 @@ fn sample(times: impl Iterator<Item = Time>, from: Time, calls: usize) -> Vec<Ti
 /// The mean of the timed parts, µs.
 fn mean_us(durations: &[Duration]) -> f64 {
     durations.iter().map(Duration::as_secs_f64).sum::<f64>() * 1e6 / durations.len().max(1) as f64
+}
+
+/// The comparison of an incremental run with the timed from-scratch recomputations.
+fn ratio<O>(dataflow: &'static str, run: &Incremental<O>, durations: &[Duration], scratch: &'static str) -> Ratio {
+    Ratio {
+        dataflow,
+        times: run.times,
+        updates: run.updates,
+        incremental_us: run.seconds * 1e6 / run.times.max(1) as f64,
+        calls: durations.len(),
+        scratch_us: mean_us(durations),
+        scratch,
+    }
 }
 
 /// Times one call.
@@ -124,6 +137,12 @@ fn reconcile_ratio(
             timed(|| reconcile_oracle::reconcile_at(t, &now, &params, &[]))
         })
         .collect();
+    let compared = ratio(
+        "reconcile",
+        &run,
+        &durations,
+        "snapshots and discrepancies from the latest observations of every (venue, asset)",
+    );
     let snapshots = run
         .outputs
         .into_iter()
@@ -132,16 +151,7 @@ fn reconcile_ratio(
             ReconcileOut::Discrepancy(_) => None,
         })
         .collect();
-    let ratio = Ratio {
-        dataflow: "reconcile",
-        times: run.times,
-        updates: run.updates,
-        incremental_us: run.seconds * 1e6 / run.times.max(1) as f64,
-        calls: durations.len(),
-        scratch_us: mean_us(&durations),
-        scratch: "snapshots and discrepancies from the latest observations of every (venue, asset)",
-    };
-    (ratio, snapshots)
+    (compared, snapshots)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -197,6 +207,8 @@ fn opportunities_ratio(
             timed(|| opportunities_oracle::opportunities_at(&s, &b, &params))
         })
         .collect();
+    let compared =
+        ratio("opportunities", &run, &durations, "every pair of snapshots per asset scored, filtered and ranked");
     let found = run
         .outputs
         .into_iter()
@@ -205,16 +217,7 @@ fn opportunities_ratio(
             OpportunitiesOut::Ranked(_) => None,
         })
         .collect();
-    let ratio = Ratio {
-        dataflow: "opportunities",
-        times: run.times,
-        updates: run.updates,
-        incremental_us: run.seconds * 1e6 / run.times.max(1) as f64,
-        calls: durations.len(),
-        scratch_us: mean_us(&durations),
-        scratch: "every pair of snapshots per asset scored, filtered and ranked",
-    };
-    (ratio, found)
+    (compared, found)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -281,6 +284,12 @@ fn var_ratio(
             timed(|| var_oracle::risk_at(&all_ticks[first..last], &f, &params, &shocks, t))
         })
         .collect();
+    let compared = ratio(
+        "positions_var",
+        &run,
+        &durations,
+        "positions, VaR and stress from the fills and the retained price history",
+    );
     let var = run
         .outputs
         .into_iter()
@@ -289,16 +298,7 @@ fn var_ratio(
             _ => None,
         })
         .collect();
-    let ratio = Ratio {
-        dataflow: "positions_var",
-        times: run.times,
-        updates: run.updates,
-        incremental_us: run.seconds * 1e6 / run.times.max(1) as f64,
-        calls: durations.len(),
-        scratch_us: mean_us(&durations),
-        scratch: "positions, VaR and stress from the fills and the retained price history",
-    };
-    (ratio, var)
+    (compared, var)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -371,16 +371,13 @@ fn surveillance_ratio(
             })
         })
         .collect();
-    let ratio = Ratio {
-        dataflow: "surveillance",
-        times: run.times,
-        updates: run.updates,
-        incremental_us: run.seconds * 1e6 / run.times.max(1) as f64,
-        calls: durations.len(),
-        scratch_us: mean_us(&durations),
-        scratch: "every pattern over the orders and trades the windows keep, then the escalations",
-    };
-    (ratio, run.outputs)
+    let compared = ratio(
+        "surveillance",
+        &run,
+        &durations,
+        "every pattern over the orders and trades the windows keep, then the escalations",
+    );
+    (compared, run.outputs)
 }
 
 /// The gate's inputs: the other dataflows' outputs and the latest books, prices and fills.
