@@ -85,7 +85,7 @@ pub fn run(config: Config, workers: usize, ready: impl FnOnce()) -> Result<RunSu
     };
     let source = runtime.block_on(source_config.build())?;
     let postgres = runtime.block_on(PostgresSinkConfig::new(&config.postgres.url).build())?;
-    let nats_out = NatsOutSink::new(source.client(), &config.nats.prefix);
+    let nats_out = runtime.block_on(NatsOutSink::connect(&config.nats.url, &config.nats.prefix))?;
     let order_dispatch =
         runtime.block_on(OrderDispatch::new(nats_out.client(), &config.nats.prefix, config.nats.jetstream))?;
     tracing::info!(
