@@ -77,8 +77,7 @@ pub fn run(load: &Load, rate: u64, seconds: u64, workers: usize) -> RateRun {
             (pending, last_sent, last_round, rounds) = (0, watermark, Instant::now(), rounds + 1);
         }
         // Sleep until the next message is due (at most 1 ms, at least 50 µs).
-        let next_due = schedule.start_us + (sent as u128 * 1_000_000 / rate.max(1) as u128) as u64;
-        thread::sleep(Duration::from_micros(next_due.saturating_sub(wall_us()).clamp(50, 1_000)));
+        thread::sleep(Duration::from_micros(schedule.intended(sent).saturating_sub(wall_us()).clamp(50, 1_000)));
     }
     let send_seconds = started.elapsed().as_secs_f64();
     for sender in &senders {

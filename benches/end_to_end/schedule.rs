@@ -36,10 +36,15 @@ impl Schedule {
         ((elapsed * self.rate as u128 / 1_000_000) as usize + 1).min(self.count)
     }
 
+    /// Message `n`'s intended send time, µs since the epoch.
+    pub fn intended(&self, n: usize) -> u64 {
+        self.start_us + (n as u128 * 1_000_000 / self.rate as u128) as u64
+    }
+
     /// Message `n`'s intended send time, rounded down to the tick: the logical time it is stamped
     /// with (so latencies include up to 1 ms of rounding).
     pub fn stamp(&self, n: usize) -> u64 {
-        let intended = self.start_us + (n as u128 * 1_000_000 / self.rate as u128) as u64;
+        let intended = self.intended(n);
         intended - intended % TICK_US
     }
 }

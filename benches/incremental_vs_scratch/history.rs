@@ -93,7 +93,7 @@ pub fn upserts<K: Ord + Clone, V: Clone + PartialEq, R>(
     updates
 }
 
-/// The collection at `at` described by `updates` (in time order), from `from` on: the running
+/// The collection described by `updates` (in time order) at increasing times: the running
 /// counts are kept in `state` so that successive calls walk the history once.
 pub struct Running<R> {
     /// Records with their counts so far.
@@ -109,8 +109,7 @@ impl<R: Ord + Clone> Running<R> {
 
     /// Accumulates the updates up to and including `at`; returns the records present.
     pub fn at(&mut self, updates: &[(R, Time, isize)], at: Time) -> Vec<R> {
-        while let Some((record, time, diff)) = updates.get(self.next).filter(|u| u.1 <= at) {
-            let _ = time;
+        while let Some((record, _, diff)) = updates.get(self.next).filter(|u| u.1 <= at) {
             let count = self.state.entry(record.clone()).or_insert(0);
             *count += diff;
             if *count == 0 {
