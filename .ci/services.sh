@@ -56,5 +56,16 @@ ensure_postgres() {
   fi
 }
 
+# The fault and security tests start private instances of their own on free ports: they need the
+# nats-server binary, PostgreSQL's initdb and pg_ctl, openssl (test certificates) and runuser.
+ensure_private_tools() {
+  command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || apt_install nats-server
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
+  command -v openssl >/dev/null || apt_install openssl
+  command -v runuser >/dev/null || apt_install util-linux
+  echo "private-instance tools: present"
+}
+
 ensure_nats
 ensure_postgres
+ensure_private_tools

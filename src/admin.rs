@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use nexus_model::config::Config;
 use nexus_sinks::postgres::{MIGRATOR, pending_migrations};
+use nexus_sources::nats::NatsConnection;
+use nexus_sources::nats::connection::redact_url;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection};
 
@@ -35,7 +37,7 @@ pub async fn migrate(url: &str) -> Result<usize, MigrateError> {
         .acquire_timeout(CHECK_TIMEOUT)
         .connect(url)
         .await
-        .map_err(|source| MigrateError::Connect { url: redact(url), source })?;
+        .map_err(|source| MigrateError::Connect { url: redact_url(url), source })?;
     MIGRATOR.run(&pool).await.map_err(MigrateError::Migrate)?;
     pool.close().await;
     Ok(MIGRATOR.iter().count())
@@ -50,26 +52,27 @@ pub struct Check {
     pub outcome: Result<String, String>,
 }
 
+/// Connects to NATS as `nexus run` would (credentials from the environment, TLS from the config).
+async fn check_nats(config: &Config) -> Result<String, String> {
+    let connection = NatsConnection::from_config(&config.nats).map_err(|e| e.to_string())?;
+    let connection = NatsConnection { connect_timeout: CHECK_TIMEOUT, ..connection.named("nexus-validate") };
+    let url = connection.redacted_url();
+    match tokio::time::timeout(CHECK_TIMEOUT, connection.connect()).await {
+        Ok(Ok(client)) => {
+            let version = client.server_info().version;
+            let tls = if config.nats.tls { ", TLS" } else { "" };
+            Ok(format!("connected to {url} (nats-server {version}{tls}; credentials: {:?})", connection.auth))
+        }
+        Ok(Err(error)) => Err(format!("cannot connect to {url}: {error}")),
+        Err(_) => Err(format!("cannot connect to {url}: timed out after {CHECK_TIMEOUT:?}")),
+    }
+}
+
 /// Checks NATS and PostgreSQL for a loaded configuration (the config itself was checked by loading).
 pub async fn validate(config: &Config) -> Vec<Check> {
     let mut checks = Vec::new();
-    let nats = tokio::time::timeout(
-        CHECK_TIMEOUT,
-        async_nats::ConnectOptions::new().connection_timeout(CHECK_TIMEOUT).connect(config.nats.url.as_str()),
-    )
-    .await;
-    checks.push(Check {
-        part: "nats",
-        outcome: match nats {
-            Ok(Ok(client)) => {
-                let version = client.server_info().version;
-                Ok(format!("connected to {} (nats-server {version})", config.nats.url))
-            }
-            Ok(Err(error)) => Err(format!("cannot connect to {}: {error}", config.nats.url)),
-            Err(_) => Err(format!("cannot connect to {}: timed out after {CHECK_TIMEOUT:?}", config.nats.url)),
-        },
-    });
-    let url = redact(&config.postgres.url);
+    checks.push(Check { part: "nats", outcome: check_nats(config).await });
+    let url = redact_url(&config.postgres.url);
     let connected = tokio::time::timeout(CHECK_TIMEOUT, PgConnection::connect(&config.postgres.url)).await;
     match connected {
         Err(_) | Ok(Err(_)) => {
@@ -97,30 +100,4 @@ pub async fn validate(config: &Config) -> Vec<Check> {
         }
     }
     checks
-}
-
-/// The URL without a password, for messages and logs.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn passwords_never_reach_messages() {
-        assert_eq!(redact("postgres://u:secret@host:5432/db"), "postgres://u:***@host:5432/db");
-        assert_eq!(redact("postgres://u@host/db"), "postgres://u@host/db");
-        assert_eq!(redact("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
-    }
 }

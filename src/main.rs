@@ -69,6 +69,15 @@ enum Command {
         /// Timely worker threads [default: workers.threads from the config, else 1].
         #[arg(long, value_name = "N")]
         workers: Option<usize>,
+        /// This process's index in a cluster of --processes (0 writes the sinks).
+        #[arg(long, value_name = "I", default_value_t = 0, requires = "hosts")]
+        process: usize,
+        /// Number of processes in the cluster (each started with the same --hosts and --workers).
+        #[arg(long, value_name = "N", default_value_t = 1, requires = "hosts")]
+        processes: usize,
+        /// File with one host:port per line, one line per process, for timely's cluster mode.
+        #[arg(long, value_name = "FILE")]
+        hosts: Option<PathBuf>,
     },
     /// Send a recording into NATS in order, each message stamped with its recv_us (Nexus-Time).
     Publish {
@@ -212,6 +221,35 @@ fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
     Config::load(path).context("invalid configuration")
 }
 
+/// The NATS connection `[nats]` and the environment's credentials describe.
+fn connection(config: &Config) -> anyhow::Result<nexus_sources::nats::NatsConnection> {
+    Ok(nexus_sources::nats::NatsConnection::from_config(&config.nats)?)
+}
+
+/// Where this process's workers sit: one process, or one of `processes` listed in `hosts`.
+fn placement(
+    workers: usize,
+    process: usize,
+    processes: usize,
+    hosts: Option<&std::path::Path>,
+) -> anyhow::Result<nexus::worker::Placement> {
+    let Some(hosts) = hosts else {
+        return Ok(nexus::worker::Placement::single(workers));
+    };
+    let text = std::fs::read_to_string(hosts).with_context(|| format!("cannot read --hosts {}", hosts.display()))?;
+    let addresses: Vec<String> =
+        text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect();
+    anyhow::ensure!(processes >= 1, "--processes must be at least 1");
+    anyhow::ensure!(
+        addresses.len() >= processes,
+        "--hosts {} lists {} addresses; --processes {processes} needs one per process",
+        hosts.display(),
+        addresses.len()
+    );
+    anyhow::ensure!(process < processes, "--process must be below --processes ({processes}), got {process}");
+    Ok(nexus::worker::Placement { threads: workers, process, addresses: addresses[..processes].to_vec() })
+}
+
 fn main() -> std::process::ExitCode {
     match run_cli() {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -268,17 +306,26 @@ fn run_cli() -> anyhow::Result<()> {
             say!("outputs written to {}/<stream>.jsonl", output.display());
             Ok(())
         }
-        Command::Run { config, workers } => {
+        Command::Run { config, workers, process, processes, hosts } => {
             let config = load_config(config.as_deref())?;
             let workers = workers.unwrap_or(config.workers.threads);
             anyhow::ensure!(workers >= 1, "--workers must be at least 1");
-            let summary =
-                nexus::run::run(config, workers, || say!("ready: consuming from NATS; Ctrl-C or SIGTERM stops"))?;
+            let placement = placement(workers, process, processes, hosts.as_deref())?;
+            let summary = nexus::run::run(config, placement, |started| {
+                let input = match (started.durable, started.resumed_at) {
+                    (false, _) => "core NATS subjects".to_string(),
+                    (true, 0) => "JetStream streams from their start".to_string(),
+                    (true, frontier) => format!("JetStream streams, resuming at frontier {frontier}"),
+                };
+                let metrics = started.metrics.map(|a| format!("; metrics on http://{a}/metrics")).unwrap_or_default();
+                say!("ready: consuming {input}{metrics}; Ctrl-C or SIGTERM stops")
+            })?;
             say!(
-                "stopped: {} messages, {} late, {} slow-consumer events",
+                "stopped: {} messages, {} late, {} slow-consumer events, {} skipped before the lookback",
                 summary.messages,
                 summary.late,
-                summary.slow_consumer_events
+                summary.slow_consumer_events,
+                summary.skipped
             );
             Ok(())
         }
@@ -290,8 +337,13 @@ fn run_cli() -> anyhow::Result<()> {
                 (None, None) => Pace::Unlimited,
                 _ => anyhow::bail!("--rate and --speed must be positive"),
             };
-            let summary =
-                io_runtime()?.block_on(nexus::publish::publish(&input, &config.nats.url, &config.nats.prefix, pace))?;
+            let summary = io_runtime()?.block_on(nexus::publish::publish(
+                &input,
+                &connection(&config)?,
+                &config.nats.prefix,
+                config.nats.jetstream,
+                pace,
+            ))?;
             say!("published {} messages ({} unreadable lines skipped)", summary.published, summary.skipped);
             Ok(())
         }
@@ -300,7 +352,7 @@ fn run_cli() -> anyhow::Result<()> {
             let limits = RecordLimits { count, duration: duration.map(std::time::Duration::from_secs_f64) };
             let written = io_runtime()?.block_on(nexus::record::record(
                 &output,
-                &config.nats.url,
+                &connection(&config)?,
                 &config.nats.prefix,
                 &subjects,
                 limits,
@@ -361,7 +413,7 @@ fn run_cli() -> anyhow::Result<()> {
             anyhow::ensure!(speed > 0.0, "--speed must be positive");
             let duration = duration.map(std::time::Duration::from_secs_f64);
             let published = io_runtime()?.block_on(nexus::simulate::simulate(
-                &config.nats.url,
+                &connection(&config)?,
                 &config.nats.prefix,
                 seed,
                 speed,
@@ -373,7 +425,10 @@ fn run_cli() -> anyhow::Result<()> {
         Command::Migrate { config } => {
             let config = load_config(config.as_deref())?;
             let count = io_runtime()?.block_on(nexus::admin::migrate(&config.postgres.url))?;
-            say!("migrations: all {count} applied to {}", nexus::admin::redact(&config.postgres.url));
+            say!(
+                "migrations: all {count} applied to {}",
+                nexus_sources::nats::connection::redact_url(&config.postgres.url)
+            );
             Ok(())
         }
         Command::Validate { config } => {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 
 use compact_str::CompactString;
-use differential_dataflow::VecCollection;
 use differential_dataflow::input::{Input, InputSession};
+use differential_dataflow::{AsCollection, VecCollection};
 use nexus_dataflows::opportunities::{OpportunityParams, opportunities};
 use nexus_dataflows::reconcile::{ReconcileParams, reconcile};
 use nexus_dataflows::risk_gate::{GateInputs, GateParams, HaltState, risk_gate};
@@ -24,6 +24,7 @@ use nexus_operators::latest_by_key;
 use nexus_operators::latest_by_key::Upsert;
 use nexus_sinks::SinkEvent;
 use serde::Serialize;
+use timely::dataflow::operators::Exchange;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use timely::dataflow::{InputHandleVec, Scope};
 
@@ -75,14 +76,23 @@ pub struct PipelineInputs {
     parameters: InputSession<Time, Parameter, isize>,
 }
 
-/// Builds the dataflow in `scope`; every output is sent to `sink` and observed by `probe`.
+/// Where a worker's outputs go.
+#[derive(Clone)]
+pub struct Outputs {
+    /// This process's sink channel.
+    pub sink: SyncSender<SinkEvent>,
+    /// Send every output to the first worker first (several processes, one of which writes).
+    pub gather: bool,
+}
+
+/// Builds the dataflow in `scope`; every output is sent to `outputs` and observed by `probe`.
 /// `history` sizes the VaR dataflow's price history and `kept` the surveillance windows' inputs
 /// (both fixed for the dataflow's life).
 pub fn build<'s>(
     scope: Scope<'s, Time>,
     history: PriceHistory,
     kept: SurveillanceHistory,
-    sink: &SyncSender<SinkEvent>,
+    outputs: &Outputs,
     probe: &ProbeHandle<Time>,
 ) -> PipelineInputs {
     let mut funding = InputHandleVec::new();
@@ -112,10 +122,10 @@ pub fn build<'s>(
     let reconciled = reconcile(latest, params, overrides);
     let scored = opportunities(reconciled.snapshots.clone(), latest_books.clone(), scoring);
     let risk = risk(latest_prices.clone(), latest_fills.clone(), var_parameters, shock_records, history);
-    emit(reconciled.snapshots, OutputStream::Snapshots, sink, probe);
-    emit(scored.opportunities.clone(), OutputStream::Opportunities, sink, probe);
-    emit(scored.ranked, OutputStream::Ranked, sink, probe);
-    emit(reconciled.discrepancies, OutputStream::Discrepancies, sink, probe);
+    emit(reconciled.snapshots, OutputStream::Snapshots, outputs, probe);
+    emit(scored.opportunities.clone(), OutputStream::Opportunities, outputs, probe);
+    emit(scored.ranked, OutputStream::Ranked, outputs, probe);
+    emit(reconciled.discrepancies, OutputStream::Discrepancies, outputs, probe);
     let alerts = surveillance(order_facts, trade_facts, surveillance_parameters, groups, kept);
     let gate = risk_gate(GateInputs {
         opportunities: scored.opportunities,
@@ -127,15 +137,15 @@ pub fn build<'s>(
         halts: latest_halts,
         params: gate_parameters,
     });
-    emit(alerts, OutputStream::Alerts, sink, probe);
-    emit(gate.decisions, OutputStream::Decisions, sink, probe);
-    emit(gate.orders, OutputStream::Orders, sink, probe);
-    emit(risk.positions, OutputStream::Positions, sink, probe);
-    emit(risk.var, OutputStream::Var, sink, probe);
-    emit(risk.stress, OutputStream::Stress, sink, probe);
-    emit(rejected_records, OutputStream::Rejected, sink, probe);
-    emit(parameter_records, OutputStream::Parameters, sink, probe);
-    emit(halt_records, OutputStream::Halts, sink, probe);
+    emit(alerts, OutputStream::Alerts, outputs, probe);
+    emit(gate.decisions, OutputStream::Decisions, outputs, probe);
+    emit(gate.orders, OutputStream::Orders, outputs, probe);
+    emit(risk.positions, OutputStream::Positions, outputs, probe);
+    emit(risk.var, OutputStream::Var, outputs, probe);
+    emit(risk.stress, OutputStream::Stress, outputs, probe);
+    emit(rejected_records, OutputStream::Rejected, outputs, probe);
+    emit(parameter_records, OutputStream::Parameters, outputs, probe);
+    emit(halt_records, OutputStream::Halts, outputs, probe);
 
     PipelineInputs {
         funding,
@@ -158,24 +168,23 @@ pub fn build<'s>(
     }
 }
 
-/// Sends every update of `collection` to the sink as JSON, and makes the probe wait for it.
+/// Sends every update of `collection` to the sink as JSON, and makes the probe wait for it. With
+/// `gather`, the JSON updates move to the first worker first, so one process writes every sink.
 fn emit<'s, D: Serialize + Clone + 'static>(
     collection: VecCollection<'s, Time, D>,
     stream: OutputStream,
-    sink: &SyncSender<SinkEvent>,
+    outputs: &Outputs,
     probe: &ProbeHandle<Time>,
 ) {
-    let sink = sink.clone();
-    collection
-        .inspect_batch(move |_time, updates| {
-            let updates = updates
-                .iter()
-                .filter_map(|(record, time, diff)| serde_json::to_string(record).ok().map(|json| (json, *time, *diff)))
-                .collect();
-            // A closed sink has already failed and reports its own error; nothing to do here.
-            let _ = sink.send(SinkEvent::Updates { stream, updates });
-        })
-        .probe_with(probe);
+    let sink = outputs.sink.clone();
+    let json = collection.flat_map(|record| serde_json::to_string(&record).ok());
+    let json = if outputs.gather { json.inner.exchange(|_| 0).as_collection() } else { json };
+    json.inspect_batch(move |_time, updates| {
+        let updates = updates.iter().map(|(json, time, diff)| (json.clone(), *time, *diff)).collect();
+        // A closed sink has already failed and reports its own error; nothing to do here.
+        let _ = sink.send(SinkEvent::Updates { stream, updates });
+    })
+    .probe_with(probe);
 }
 
 impl PipelineInputs {

@@ -4,9 +4,15 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use std::collections::VecDeque;
+
 use async_nats::HeaderMap;
-use nexus_sources::nats::NEXUS_TIME_HEADER;
+use nexus_model::streams::Stream;
+use nexus_sources::jetstream::ensure_input_streams;
+use nexus_sources::nats::{NEXUS_TIME_HEADER, NatsConnection};
 use nexus_sources::recording::{RecordedLine, RecordingError, RecordingReader};
+
+use crate::run::writer::error_chain;
 
 /// How fast to publish.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -28,13 +34,13 @@ pub enum PublishError {
     /// The server could not be reached.
     #[error("cannot connect to nats at {url}")]
     Connect {
-        /// The URL.
+        /// The URL, without credentials.
         url: String,
         /// The cause.
         #[source]
         source: async_nats::ConnectError,
     },
-    /// A publish or the final flush failed.
+    /// A publish, its acknowledgement or the final flush failed.
     #[error("cannot publish to nats: {0}")]
     Publish(String),
 }
@@ -48,11 +54,34 @@ pub struct PublishSummary {
     pub skipped: u64,
 }
 
-/// Publishes every message of the recording at `path` under `prefix`.
-pub async fn publish(path: &Path, url: &str, prefix: &str, pace: Pace) -> Result<PublishSummary, PublishError> {
+/// Acknowledgements a JetStream publish may have outstanding before the next waits.
+const MAX_PENDING_ACKS: usize = 4096;
+
+/// Publishes every message of the recording at `path` under `prefix`. With `jetstream`, the input
+/// streams are created if missing and every message on their subjects waits for the server's
+/// acknowledgement (stored, so a worker started later still reads it); other subjects, and every
+/// message without `jetstream`, go out on core NATS.
+pub async fn publish(
+    path: &Path,
+    connection: &NatsConnection,
+    prefix: &str,
+    jetstream: bool,
+    pace: Pace,
+) -> Result<PublishSummary, PublishError> {
     let mut reader = RecordingReader::open(path)?;
-    let client =
-        async_nats::connect(url).await.map_err(|source| PublishError::Connect { url: url.to_string(), source })?;
+    let client = connection
+        .connect()
+        .await
+        .map_err(|source| PublishError::Connect { url: connection.redacted_url(), source })?;
+    let context = match jetstream {
+        true => {
+            let context = async_nats::jetstream::new(client.clone());
+            ensure_input_streams(&context, prefix).await.map_err(|e| PublishError::Publish(error_chain(&e)))?;
+            Some(context)
+        }
+        false => None,
+    };
+    let mut acks = VecDeque::new();
     let started = Instant::now();
     let mut first_time: Option<u64> = None;
     let mut summary = PublishSummary::default();
@@ -79,12 +108,30 @@ pub async fn publish(path: &Path, url: &str, prefix: &str, pace: Pace) -> Result
         }
         let mut headers = HeaderMap::new();
         headers.insert(NEXUS_TIME_HEADER, recv_us.to_string().as_str());
-        client
-            .publish_with_headers(format!("{prefix}{subject}"), headers, payload)
-            .await
-            .map_err(|e| PublishError::Publish(e.to_string()))?;
+        let stored = Stream::INPUTS.iter().any(|s| subject.starts_with(s.subjects().trim_end_matches('>')));
+        match &context {
+            Some(context) if stored => {
+                let ack = context
+                    .publish_with_headers(format!("{prefix}{subject}"), headers, payload)
+                    .await
+                    .map_err(|e| PublishError::Publish(error_chain(&e)))?;
+                acks.push_back(ack);
+                if acks.len() >= MAX_PENDING_ACKS
+                    && let Some(ack) = acks.pop_front()
+                {
+                    ack.await.map_err(|e| PublishError::Publish(error_chain(&e)))?;
+                }
+            }
+            _ => client
+                .publish_with_headers(format!("{prefix}{subject}"), headers, payload)
+                .await
+                .map_err(|e| PublishError::Publish(error_chain(&e)))?,
+        }
         summary.published += 1;
     }
-    client.flush().await.map_err(|e| PublishError::Publish(e.to_string()))?;
+    for ack in acks {
+        ack.await.map_err(|e| PublishError::Publish(error_chain(&e)))?;
+    }
+    client.flush().await.map_err(|e| PublishError::Publish(error_chain(&e)))?;
     Ok(summary)
 }

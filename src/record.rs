@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
-use nexus_sources::nats::NEXUS_TIME_HEADER;
+use nexus_sources::nats::{NEXUS_TIME_HEADER, NatsConnection};
 use serde_json::value::RawValue;
 
 /// Why recording failed.
@@ -70,7 +70,7 @@ pub struct RecordLimits {
 /// extension compresses. Returns the number of messages written.
 pub async fn record(
     path: &Path,
-    url: &str,
+    connection: &NatsConnection,
     prefix: &str,
     subjects: &[String],
     limits: RecordLimits,
@@ -84,7 +84,7 @@ pub async fn record(
         Box::new(BufWriter::new(file))
     };
     let client =
-        async_nats::connect(url).await.map_err(|source| RecordError::Connect { url: url.to_string(), source })?;
+        connection.connect().await.map_err(|source| RecordError::Connect { url: connection.redacted_url(), source })?;
     // One subscription keeps the server's order; several would interleave arbitrarily.
     let pattern = match subjects {
         [one] => format!("{prefix}{one}"),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
 use bytes::Bytes;
-use nexus_sources::nats::NEXUS_TIME_HEADER;
+use nexus_sources::nats::{NEXUS_TIME_HEADER, NatsConnection};
 use nexus_sources::simulator::{ExpectedAlert, OrderFlow, OrderFlowConfig, SimMessage, Simulator, SimulatorConfig};
 
 /// How often the simulator releases messages.
@@ -108,14 +108,16 @@ pub fn standing_alerts(path: &std::path::Path) -> std::io::Result<BTreeMap<Episo
 /// Publishes the simulated market at `speed` times real time until Ctrl-C or `duration`; returns
 /// the number of messages published.
 pub async fn simulate(
-    url: &str,
+    connection: &NatsConnection,
     prefix: &str,
     seed: u64,
     speed: f64,
     duration: Option<Duration>,
 ) -> Result<u64, SimulateError> {
-    let client =
-        async_nats::connect(url).await.map_err(|source| SimulateError::Connect { url: url.to_string(), source })?;
+    let client = connection
+        .connect()
+        .await
+        .map_err(|source| SimulateError::Connect { url: connection.redacted_url(), source })?;
     let config = SimulatorConfig { seed, ..SimulatorConfig::default() };
     let mut simulator = Simulator::new(&config);
     let started = Instant::now();

@@ -26,6 +26,61 @@ const IDLE_MERGE_EFFORT: isize = 1000;
 /// How long an idle worker parks before looking at its feed again.
 const IDLE_PARK: Duration = Duration::from_millis(1);
 
+/// Where this process's workers sit among all the workers of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placement {
+    /// Worker threads in each process.
+    pub threads: usize,
+    /// This process's index among `addresses`.
+    pub process: usize,
+    /// `host:port` of every process, in process order; empty or one entry for a single process.
+    pub addresses: Vec<String>,
+}
+
+impl Placement {
+    /// One process with `threads` workers.
+    pub fn single(threads: usize) -> Placement {
+        Placement { threads: threads.max(1), process: 0, addresses: Vec::new() }
+    }
+
+    /// Number of processes.
+    pub fn processes(&self) -> usize {
+        self.addresses.len().max(1)
+    }
+
+    /// The global index of this process's first worker.
+    pub fn first_worker(&self) -> usize {
+        self.process * self.threads
+    }
+
+    /// Workers over every process.
+    pub fn total_workers(&self) -> usize {
+        self.processes() * self.threads
+    }
+
+    /// Whether this process writes the sinks: every output is gathered on the first worker of
+    /// the first process.
+    pub fn writes_sinks(&self) -> bool {
+        self.process == 0
+    }
+
+    fn timely_config(&self) -> timely::Config {
+        if self.processes() == 1 {
+            return timely::Config::process(self.threads);
+        }
+        timely::Config {
+            communication: timely::CommunicationConfig::Cluster {
+                threads: self.threads,
+                process: self.process,
+                addresses: self.addresses.clone(),
+                report: false,
+                zerocopy: false,
+            },
+            worker: timely::WorkerConfig::default(),
+        }
+    }
+}
+
 /// Starts `receivers.len()` timely worker threads in this process, each running [`run`] on its own
 /// feed; join the guards to wait for them.
 /// With `sizes`, every worker reports its arrangement sizes and worker 0 samples them. Each worker
@@ -38,17 +93,36 @@ pub fn start(
     wakers: Wakers,
     completed: Completed,
 ) -> Result<WorkerGuards<()>, String> {
-    let workers = receivers.len().max(1);
+    let placement = Placement::single(receivers.len());
+    start_placed(receivers, &placement, config, sink, sizes, wakers, completed)
+}
+
+/// [`start`] for one process of several: `receivers` feed this process's workers, and with more
+/// than one process every output is gathered on the first worker (connecting to the other
+/// processes first, which waits until they are all up).
+pub fn start_placed(
+    receivers: Vec<FeedReceiver>,
+    placement: &Placement,
+    config: Config,
+    sink: SyncSender<SinkEvent>,
+    sizes: Option<ArrangementSizes>,
+    wakers: Wakers,
+    completed: Completed,
+) -> Result<WorkerGuards<()>, String> {
+    let first_worker = placement.first_worker();
+    let gather = placement.processes() > 1;
     let receivers: Arc<Mutex<Vec<Option<FeedReceiver>>>> =
         Arc::new(Mutex::new(receivers.into_iter().map(Some).collect()));
     let config = Arc::new(config);
-    let mut timely_config = timely::Config::process(workers);
+    let mut timely_config = placement.timely_config();
     // Keep merging trace batches while idle, so cancelled updates are dropped and traces stay
     // compact in a long-running worker (measured: about 5% faster replay as well).
     let merging = differential_dataflow::Config::default().idle_merge_effort(Some(IDLE_MERGE_EFFORT));
     differential_dataflow::configure(&mut timely_config.worker, &merging);
     timely::execute(timely_config, move |worker| {
-        let feed = receivers.lock().ok().and_then(|mut all| all.get_mut(worker.index()).and_then(Option::take));
+        let local = worker.index().checked_sub(first_worker);
+        let feed =
+            receivers.lock().ok().and_then(|mut all| local.and_then(|local| all.get_mut(local).and_then(Option::take)));
         if let Some(sizes) = &sizes {
             sizes.install(worker);
         }
@@ -57,7 +131,8 @@ pub fn start(
             let _ = activator.activate();
         });
         if let Some(feed) = feed {
-            run(worker, feed, Arc::clone(&config), sink.clone(), sizes.clone(), completed.clone());
+            let outputs = pipeline::Outputs { sink: sink.clone(), gather };
+            run(worker, feed, Arc::clone(&config), outputs, sizes.clone(), completed.clone());
         }
     })
 }
@@ -67,16 +142,17 @@ pub fn run(
     worker: &mut Worker,
     mut feed: FeedReceiver,
     config: Arc<Config>,
-    sink: SyncSender<SinkEvent>,
+    outputs: pipeline::Outputs,
     sizes: Option<ArrangementSizes>,
     completed: Completed,
 ) {
+    let sink = outputs.sink.clone();
     let sampler = sizes.filter(|_| worker.index() == 0);
     let mut next_sample: Option<Time> = None;
     let probe = ProbeHandle::new();
     let history = PriceHistory::from_config(&config);
     let kept = SurveillanceHistory::from_config(&config);
-    let mut inputs = worker.dataflow::<Time, _, _>(|scope| pipeline::build(scope, history, kept, &sink, &probe));
+    let mut inputs = worker.dataflow::<Time, _, _>(|scope| pipeline::build(scope, history, kept, &outputs, &probe));
     if worker.index() == 0 {
         inputs.install_config(&config);
     }

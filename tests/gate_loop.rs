@@ -15,27 +15,6 @@ use nexus_sinks::nats::{OrderDispatch, stream_name};
 use nexus_sinks::postgres::testing::TestDatabase;
 use serde_json::{Value, json};
 
-/// A simulated recording of `seconds` with a global halt `halt_after` seconds in.
-fn recording_with_halt(dir: &Path, seconds: u64, halt_after: u64) -> (std::path::PathBuf, i64) {
-    let plain = dir.join("simulated.jsonl");
-    let written =
-        nexus().args(["simulate", "--duration", &seconds.to_string(), "--output"]).arg(&plain).output().unwrap();
-    assert!(written.status.success(), "{}", String::from_utf8_lossy(&written.stderr));
-    let mut lines: Vec<(i64, String)> = std::fs::read_to_string(&plain)
-        .unwrap()
-        .lines()
-        .map(|l| (serde_json::from_str::<Value>(l).unwrap()["recv_us"].as_i64().unwrap(), l.to_string()))
-        .collect();
-    let halt_at = lines[0].0 + (halt_after * 1_000_000) as i64;
-    let halt = json!({"recv_us": halt_at, "subject": "control.halt",
-        "payload": {"scope": "global", "target": "", "halted": true, "reason": "integration test"}});
-    lines.push((halt_at, halt.to_string()));
-    lines.sort_by_key(|(t, _)| *t);
-    let path = dir.join("with_halt.jsonl");
-    std::fs::write(&path, lines.into_iter().map(|(_, l)| l + "\n").collect::<String>()).unwrap();
-    (path, halt_at)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_fills_positions_var_dedup_and_halt_in_the_closed_loop() {
     let db = TestDatabase::create(true).await.expect("postgres reachable");
@@ -146,7 +125,7 @@ async fn orders_fills_positions_var_dedup_and_halt_in_the_closed_loop() {
     let pid = paper.0.id().to_string();
     assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     assert!(paper.0.wait().unwrap().success());
-    jetstream.delete_stream(stream_name(&prefix)).await.unwrap();
+    delete_streams(&client, &prefix).await;
     pool.close().await;
     db.drop_database().await.unwrap();
 }

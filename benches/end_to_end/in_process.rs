@@ -12,7 +12,7 @@ use nexus_model::config::Config;
 use nexus_sinks::complete::CompletedTimes;
 use nexus_sources::bridge::{self, Completed, Feed, Wakers, route};
 use nexus_sources::message::{Item, Message};
-use nexus_sources::nats::NatsSourceConfig;
+use nexus_sources::nats::{NatsConnection, NatsSourceConfig};
 
 use crate::market::Load;
 use crate::report::{RateRun, latency_histogram};
@@ -21,7 +21,7 @@ use crate::schedule::{Schedule, cpu_seconds, wall_us};
 /// Runs `rate` messages/s for `seconds` through fresh workers and measures it.
 pub fn run(load: &Load, rate: u64, seconds: u64, workers: usize) -> RateRun {
     // The NATS source's batching, so both paths send the same rounds.
-    let batching = NatsSourceConfig::new("", "");
+    let batching = NatsSourceConfig::new(NatsConnection::new(""), "");
     let (senders, receivers) = bridge::channels(workers, 64);
     let (wakers, completed) = (Wakers::default(), Completed::default());
     let (sink_tx, sink_rx) = sync_channel(4096);

@@ -1,5 +1,5 @@
-//! The whole path: the load published on the real nats-server into a fresh `nexus run` (its own
-//! database and subject prefix), each message stamped `Nexus-Time` = its intended send time. Every
+//! The whole path: the load published on the real nats-server into a fresh `nexus run` (durable:
+//! the FEEDS stream, its own database and subject prefix), each message stamped `Nexus-Time` = its intended send time. Every
 //! output update on `out.<stream>` carries the logical time of the input that caused it, and
 //! reaches NATS after its batch is committed to PostgreSQL: NATS in, dataflows, PostgreSQL, NATS
 //! out. Loss is the messages published minus those the worker received, by its own count, once
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
 use futures::StreamExt;
-use nexus_sinks::nats::stream_name;
+use nexus_model::streams::Stream;
 use nexus_sinks::postgres::testing::TestDatabase;
 use serde_json::Value;
 
@@ -42,8 +42,11 @@ async fn measure(load: &Load, rate: u64, seconds: u64, workers: usize) -> RateRu
     let prefix = format!("e2e{}r{rate}.", std::process::id());
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let config = dir.path().join("nexus.toml");
-    std::fs::write(&config, format!("[nats]\nprefix = \"{prefix}\"\n\n[postgres]\nurl = \"{}\"\n", db.url))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let text = format!(
+        "[nats]\nprefix = \"{prefix}\"\n\n[postgres]\nurl = \"{}\"\n\n[metrics]\nlisten = \"127.0.0.1:0\"\n",
+        db.url
+    );
+    std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
     let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string());
     let client = async_nats::ConnectOptions::new()
         .subscription_capacity(1 << 22)
@@ -118,7 +121,10 @@ async fn measure(load: &Load, rate: u64, seconds: u64, workers: usize) -> RateRu
         }
     }
     let _ = worker.wait();
-    let _ = async_nats::jetstream::new(client.clone()).delete_stream(stream_name(&prefix)).await;
+    let jetstream = async_nats::jetstream::new(client.clone());
+    for stream in [Stream::Feeds, Stream::Exec, Stream::Control, Stream::Orders] {
+        let _ = jetstream.delete_stream(stream.name(&prefix)).await;
+    }
     drop(db);
     let latency = recorded.lock().map(|h| h.clone()).unwrap_or_else(|_| panic!("histogram"));
     RateRun {

@@ -13,6 +13,7 @@
 //!   events, fills, parameter changes, halts).
 //! - [`records`]: output records and stream names (DESIGN section 6).
 //! - [`config`]: the TOML configuration with every default of DESIGN section 5.
+//! - [`streams`]: JetStream stream names and subjects (DESIGN section 8).
 
 pub mod asset;
 pub mod config;
@@ -24,6 +25,7 @@ pub mod market;
 pub mod money;
 pub mod numbers;
 pub mod records;
+pub mod streams;
 pub mod time;
 pub mod venue;
 

@@ -86,7 +86,8 @@ impl Config {
     /// `self` is left untouched when the change is refused.
     pub fn with_param(&self, key: &str, value: &serde_json::Value) -> Result<Config, ConfigError> {
         let invalid_key = |message: &str| ConfigError::Key { key: key.to_string(), message: message.to_string() };
-        if VarConfig::FIXED_AT_START.contains(&key) {
+        let section = key.split('.').next().unwrap_or_default();
+        if VarConfig::FIXED_AT_START.contains(&key) || Self::DEPLOYMENT_SECTIONS.contains(&section) {
             return Err(ConfigError::Invalid { key: key.to_string(), message: "is fixed at start".to_string() });
         }
         let mut tree = serde_json::to_value(self).map_err(|e| invalid_key(&e.to_string()))?;
@@ -107,8 +108,26 @@ impl Config {
         Ok(config)
     }
 
-    /// Every key as a dotted path with its JSON value (arrays and the stress list stay whole), for
-    /// the `parameters` table.
+    /// How far before the committed frontier a restarted durable worker replays its feeds
+    /// (DESIGN section 8): the longest window in the configuration, in microseconds. Every window
+    /// that decides an output at or after the frontier starts no earlier than this.
+    pub fn lookback_us(&self) -> crate::LogicalTime {
+        let windows = SurveillanceWindows::of(&self.surveillance).0.into_iter().map(|(_, ms)| ms);
+        let longest = windows
+            .chain([self.reconcile.stale_after_ms, self.var.retention_ms, self.risk.leg_timeout_ms])
+            .max()
+            .unwrap_or_default();
+        crate::time::millis_to_micros(longest)
+    }
+
+    /// The sections that say where and how the worker runs rather than what it computes: they are
+    /// fixed at start, and their URLs may carry credentials, so they never reach the `parameters`
+    /// table or `out.parameters`.
+    pub const DEPLOYMENT_SECTIONS: [&'static str; 4] = ["nats", "postgres", "workers", "metrics"];
+
+    /// Every dataflow key as a dotted path with its JSON value (arrays and the stress list stay
+    /// whole), for the `parameters` table; the [`DEPLOYMENT_SECTIONS`](Self::DEPLOYMENT_SECTIONS)
+    /// are left out.
     pub fn flatten(&self) -> Vec<(String, serde_json::Value)> {
         fn walk(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, serde_json::Value)>) {
             match value {
@@ -122,8 +141,9 @@ impl Config {
             }
         }
         let mut out = Vec::new();
-        if let Ok(tree) = serde_json::to_value(self) {
-            walk("", &tree, &mut out);
+        if let Ok(serde_json::Value::Object(mut tree)) = serde_json::to_value(self) {
+            tree.retain(|section, _| !Self::DEPLOYMENT_SECTIONS.contains(&section.as_str()));
+            walk("", &serde_json::Value::Object(tree), &mut out);
         }
         out
     }
@@ -151,6 +171,16 @@ impl Config {
         let non_negative = |key: &str, v: Dec| check(key, v >= zero, "must be >= 0");
         let fraction = |key: &str, v: Dec| check(key, v >= zero && v <= one, "must be between 0 and 1");
 
+        check(
+            "nats.tls_key_file",
+            self.nats.tls_cert_file.is_some() == self.nats.tls_key_file.is_some(),
+            "must be given together with nats.tls_cert_file",
+        )?;
+        check(
+            "metrics.listen",
+            self.metrics.listen.is_empty() || self.metrics.listen.parse::<std::net::SocketAddr>().is_ok(),
+            "must be host:port with an IP address (port 0 picks a free one), or empty to turn it off",
+        )?;
         check("reconcile.stale_after_ms", self.reconcile.stale_after_ms > 0, "must be > 0")?;
         non_negative("reconcile.abs_tolerance", self.reconcile.abs_tolerance)?;
         non_negative("reconcile.rel_tolerance", self.reconcile.rel_tolerance)?;

@@ -36,6 +36,8 @@ pub struct Config {
     pub postgres: PostgresConfig,
     /// `[workers]`: timely worker threads.
     pub workers: WorkersConfig,
+    /// `[metrics]`: where `nexus run` serves `/metrics` and `/health`.
+    pub metrics: MetricsConfig,
     /// `[funding_interval_h.<venue>]`: per-symbol funding interval overrides in hours, for feeds that
     /// do not state their interval (Binance). Keys are venue symbols or assets (`BTCUSDT` or `BTC`).
     pub funding_interval_h: BTreeMap<Venue, BTreeMap<String, Dec>>,
@@ -434,11 +436,28 @@ pub struct NatsConfig {
     /// Prefix of every subject nexus reads and writes (`"<prefix>feeds.>"`, `"<prefix>out.<stream>"`),
     /// so that several deployments or tests can share one server; empty by default.
     pub prefix: String,
+    /// Refuse a connection that is not TLS; default false (a `tls://` URL also requires it).
+    pub tls: bool,
+    /// PEM file of the certificate authorities that sign the server's certificate; default none
+    /// (the system's roots).
+    pub tls_ca_file: Option<std::path::PathBuf>,
+    /// PEM files of a client certificate and its key, for servers that verify clients; default none.
+    pub tls_cert_file: Option<std::path::PathBuf>,
+    /// The key of `tls_cert_file`.
+    pub tls_key_file: Option<std::path::PathBuf>,
 }
 
 impl Default for NatsConfig {
     fn default() -> Self {
-        NatsConfig { url: "nats://127.0.0.1:4222".to_string(), jetstream: true, prefix: String::new() }
+        NatsConfig {
+            url: "nats://127.0.0.1:4222".to_string(),
+            jetstream: true,
+            prefix: String::new(),
+            tls: false,
+            tls_ca_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+        }
     }
 }
 
@@ -473,5 +492,20 @@ pub struct WorkersConfig {
 impl Default for WorkersConfig {
     fn default() -> Self {
         WorkersConfig { threads: 1, tick_us: 1000 }
+    }
+}
+
+/// `[metrics]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// `host:port` where `nexus run` serves `/metrics` (Prometheus text) and `/health`; port 0
+    /// picks a free one (printed at start); empty turns the endpoint off. Default `127.0.0.1:9464`.
+    pub listen: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig { listen: "127.0.0.1:9464".to_string() }
     }
 }

@@ -169,7 +169,36 @@ pub struct Alert {
     /// Order ids, trade ids or (for escalations) alert ids, the episode's first one leading.
     pub evidence: Vec<CompactString>,
     /// The measured figures.
+    #[serde(with = "details_wire")]
     pub details: AlertDetails,
+}
+
+/// `details` is untagged in JSON (its fields sit directly under `details`), which serde can only
+/// read back through `deserialize_any`; timely's inter-process format (bincode) has no such thing,
+/// so between processes the details travel as their JSON text.
+mod details_wire {
+    use serde::de::Error as _;
+    use serde::ser::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::AlertDetails;
+
+    pub fn serialize<S: Serializer>(details: &AlertDetails, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            details.serialize(serializer)
+        } else {
+            serde_json::to_string(details).map_err(S::Error::custom)?.serialize(serializer)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<AlertDetails, D::Error> {
+        if deserializer.is_human_readable() {
+            AlertDetails::deserialize(deserializer)
+        } else {
+            let text = String::deserialize(deserializer)?;
+            serde_json::from_str(&text).map_err(D::Error::custom)
+        }
+    }
 }
 
 impl Alert {
@@ -212,5 +241,35 @@ mod tests {
         for other in others {
             assert_ne!(a, other);
         }
+    }
+
+    #[test]
+    fn alerts_cross_processes_in_bincode_and_stay_untagged_in_json() {
+        let btc = Asset::from_venue_symbol("BTC").unwrap_or_else(|e| panic!("{e}"));
+        let alert = Alert {
+            alert_id: Alert::id_of(Pattern::WashTrading, Venue::Binance, "acct-1", &btc, "t1"),
+            pattern: Pattern::WashTrading,
+            severity: Severity::High,
+            venue: Venue::Binance,
+            account: "acct-1".into(),
+            symbol: btc,
+            first_us: 1,
+            last_us: 2,
+            evidence: vec!["t1".into()],
+            details: AlertDetails::WashTrading {
+                buyer: "acct-1".into(),
+                seller: "acct-2".into(),
+                group: None,
+                price: crate::Dec::parse("2.5").unwrap_or_else(|e| panic!("{e}")),
+                qty: crate::Dec::ONE,
+            },
+        };
+        let bytes = bincode::serialize(&alert).unwrap_or_else(|e| panic!("{e}"));
+        let back: Alert = bincode::deserialize(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, alert);
+        let json = serde_json::to_value(&alert).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(json["details"]["buyer"], "acct-1");
+        let back: Alert = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, alert);
     }
 }

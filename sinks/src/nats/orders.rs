@@ -11,6 +11,7 @@ use async_nats::jetstream::{self, stream};
 use bytes::Bytes;
 use nexus_model::LogicalTime;
 use nexus_model::records::OrderIntent;
+use nexus_model::streams::Stream;
 use nexus_model::time::NEXUS_TIME_HEADER;
 
 /// How long JetStream remembers a client order id.
@@ -47,13 +48,9 @@ pub enum DispatchError {
     Record(#[source] serde_json::Error),
 }
 
-/// The name of the orders stream for subjects under `prefix`: letters and digits of the prefix,
-/// upper-cased, then `ORDERS` (`t42.` gives `T42_ORDERS`).
+/// The name of the orders stream for subjects under `prefix` (`t42.` gives `T42_ORDERS`).
 pub fn stream_name(prefix: &str) -> String {
-    let mut name: String =
-        prefix.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
-    name.push_str("ORDERS");
-    name
+    Stream::Orders.name(prefix)
 }
 
 /// Publishes order intents.
@@ -76,7 +73,7 @@ impl OrderDispatch {
             context
                 .get_or_create_stream(stream::Config {
                     name: name.clone(),
-                    subjects: vec![format!("{prefix}exec.orders.>")],
+                    subjects: vec![Stream::Orders.subject_filter(prefix)],
                     duplicate_window: DUPLICATE_WINDOW,
                     max_age: ORDERS_MAX_AGE,
                     ..Default::default()
@@ -90,20 +87,9 @@ impl OrderDispatch {
         Ok(OrderDispatch { client, jetstream, prefix: prefix.to_string() })
     }
 
-    /// Sends order intents as they come from `orders` (each `(time, data)`), until it closes.
-    pub async fn run(
-        self,
-        mut orders: tokio::sync::mpsc::Receiver<Vec<(LogicalTime, String)>>,
-    ) -> Result<(), DispatchError> {
-        while let Some(batch) = orders.recv().await {
-            for (time, data) in batch {
-                if self.dispatch(&data, time).await? {
-                    tracing::info!(time, order = %data, "order intent already dispatched: dropped as a duplicate");
-                }
-            }
-        }
+    /// Sends whatever the client still buffers.
+    pub async fn flush(&self) {
         self.client.flush().await.ok();
-        Ok(())
     }
 
     /// Sends one order intent (`data` as the `orders` stream carries it) decided at `time`.

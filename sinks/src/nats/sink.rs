@@ -7,15 +7,6 @@ use crate::complete::CompleteBatch;
 /// Why publishing failed.
 #[derive(Debug, thiserror::Error)]
 pub enum NatsOutError {
-    /// The server could not be reached.
-    #[error("cannot connect to nats at {url}")]
-    Connect {
-        /// The URL.
-        url: String,
-        /// The cause.
-        #[source]
-        source: async_nats::ConnectError,
-    },
     /// A publish failed.
     #[error("cannot publish to {subject}")]
     Publish {
@@ -37,16 +28,9 @@ pub struct NatsOutSink {
 }
 
 impl NatsOutSink {
-    /// Connects to `url`; subjects get `prefix` in front.
-    pub async fn connect(url: &str, prefix: &str) -> Result<NatsOutSink, NatsOutError> {
-        let client =
-            async_nats::connect(url).await.map_err(|source| NatsOutError::Connect { url: url.to_string(), source })?;
-        Ok(NatsOutSink { client, prefix: prefix.to_string() })
-    }
-
-    /// The connection, to share with the order dispatcher.
-    pub fn client(&self) -> async_nats::Client {
-        self.client.clone()
+    /// Publishes on `client`; subjects get `prefix` in front.
+    pub fn new(client: async_nats::Client, prefix: &str) -> NatsOutSink {
+        NatsOutSink { client, prefix: prefix.to_string() }
     }
 
     /// Publishes every update of the batch on `out.<stream>`, then flushes.

@@ -28,6 +28,12 @@ impl TestDatabase {
     /// Creates an empty database; `migrate` applies the schema.
     pub async fn create(migrate: bool) -> Result<TestDatabase, sqlx::Error> {
         let admin_url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_TEST_URL.to_string());
+        TestDatabase::create_on(&admin_url, migrate).await
+    }
+
+    /// Creates an empty database on the server behind `admin_url`; `migrate` applies the schema.
+    pub async fn create_on(admin_url: &str, migrate: bool) -> Result<TestDatabase, sqlx::Error> {
+        let admin_url = admin_url.to_string();
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
         let name = format!(
             "nexus_test_{}_{}_{}",

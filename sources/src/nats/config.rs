@@ -2,13 +2,15 @@
 
 use std::time::Duration;
 
+use super::connection::NatsConnection;
+use super::rounds::RoundsConfig;
 use super::source::{NatsSource, NatsSourceError};
 
 /// Where to read and how to batch.
 #[derive(Clone, Debug)]
 pub struct NatsSourceConfig {
-    /// Server URL (`nats.url`, or `NATS_URL`).
-    pub url: String,
+    /// Server, credentials and TLS.
+    pub connection: NatsConnection,
     /// Subject prefix (`nats.prefix`), stripped before decoding.
     pub prefix: String,
     /// Subject families to read, without the prefix; default `feeds.`, `exec.fills.`, `control.`.
@@ -29,18 +31,16 @@ pub struct NatsSourceConfig {
     /// Without messages for this long the clock moves on: to the wall clock for live feeds, to just
     /// after the last message for a published recording; default 100 ms.
     pub idle_advance: Duration,
-    /// How long to wait for the server; default 5 s.
-    pub connect_timeout: Duration,
     /// Receive times are rounded down to this many microseconds (0: exact); default 1000.
     /// `Nexus-Time` stamps are always kept exactly.
     pub tick_us: u64,
 }
 
 impl NatsSourceConfig {
-    /// The defaults for a server and prefix.
-    pub fn new(url: impl Into<String>, prefix: impl Into<String>) -> NatsSourceConfig {
+    /// The defaults for a connection and prefix.
+    pub fn new(connection: NatsConnection, prefix: impl Into<String>) -> NatsSourceConfig {
         NatsSourceConfig {
-            url: url.into(),
+            connection,
             prefix: prefix.into(),
             families: vec!["feeds.".to_string(), "exec.fills.".to_string(), "control.".to_string()],
             subscription_capacity: 1 << 20,
@@ -48,8 +48,18 @@ impl NatsSourceConfig {
             linger: Duration::from_millis(1),
             max_hold: Duration::from_millis(50),
             idle_advance: Duration::from_millis(100),
-            connect_timeout: Duration::from_secs(5),
             tick_us: 1000,
+        }
+    }
+
+    /// How rounds are formed.
+    pub fn rounds(&self) -> RoundsConfig {
+        RoundsConfig {
+            max_batch: self.max_batch,
+            linger: self.linger,
+            max_hold: self.max_hold,
+            idle_advance: self.idle_advance,
+            tick_us: self.tick_us,
         }
     }
 

@@ -17,6 +17,8 @@ use nexus_model::records::OrderIntent;
 use nexus_model::time::NEXUS_TIME_HEADER;
 use serde_json::json;
 use tokio::sync::watch;
+
+use crate::nats::NatsConnection;
 use tokio::task::JoinSet;
 
 use super::venue::{Outcome, PaperVenue};
@@ -26,10 +28,13 @@ use crate::message::Message;
 /// Why the paper venue stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum PaperServiceError {
+    /// The NATS credentials in the environment are unusable.
+    #[error(transparent)]
+    Auth(#[from] crate::nats::NatsAuthError),
     /// The server could not be reached.
     #[error("cannot connect to nats at {url}")]
     Connect {
-        /// The URL.
+        /// The URL, without credentials.
         url: String,
         /// The cause.
         #[source]
@@ -81,9 +86,12 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
     ready: impl FnOnce(),
 ) -> Result<PaperSummary, PaperServiceError> {
-    let (url, prefix) = (config.nats.url.as_str(), config.nats.prefix.as_str());
-    let client =
-        async_nats::connect(url).await.map_err(|source| PaperServiceError::Connect { url: url.to_string(), source })?;
+    let prefix = config.nats.prefix.as_str();
+    let connection = NatsConnection::from_config(&config.nats)?.named("nexus-paper-venue");
+    let client = connection
+        .connect()
+        .await
+        .map_err(|source| PaperServiceError::Connect { url: connection.redacted_url(), source })?;
     let mut subscriptions = Vec::new();
     for family in ["exec.orders.>", "feeds.book.>", "feeds.funding.>"] {
         let subject = format!("{prefix}{family}");
@@ -100,7 +108,7 @@ pub async fn run(
     let mut in_flight = JoinSet::new();
     let latency = venue.latency();
     let latency_us = latency.as_micros() as u64;
-    tracing::info!(nats = url, prefix, latency_ms = latency.as_millis() as u64, "paper venue ready");
+    tracing::info!(nats = %connection.redacted_url(), prefix, latency_ms = latency.as_millis() as u64, "paper venue ready");
     ready();
     loop {
         let message = tokio::select! {
