@@ -9,6 +9,7 @@
 //! - [`run`]: `nexus run`, the long-running worker on NATS and PostgreSQL.
 //! - [`publish`] and [`record`]: recordings into and out of NATS; [`simulate`]: the simulator into NATS.
 //! - [`admin`]: `nexus migrate` and `nexus validate`.
+//! - [`error_chain`]: an error and its causes on one line, for logs and messages.
 //! - [`progress`]: the terminal progress bar; [`arrangements`]: arrangement sizes from differential's log.
 //!
 //! Domain types live in `nexus-model`, operators in `nexus-operators`, dataflows in
@@ -17,6 +18,7 @@
 pub mod admin;
 pub mod arrangements;
 pub mod demo;
+pub mod error_chain;
 pub mod pipeline;
 pub mod progress;
 pub mod publish;

@@ -12,7 +12,7 @@ use nexus_sources::jetstream::ensure_input_streams;
 use nexus_sources::nats::{NEXUS_TIME_HEADER, NatsConnection};
 use nexus_sources::recording::{RecordedLine, RecordingError, RecordingReader};
 
-use crate::run::writer::error_chain;
+use crate::error_chain::error_chain;
 
 /// How fast to publish.
 #[derive(Clone, Copy, Debug, PartialEq)]

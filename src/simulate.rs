@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
 use bytes::Bytes;
+use nexus_sources::jetstream::ensure_input_streams;
+
+use crate::error_chain::error_chain;
 use nexus_sources::nats::{NEXUS_TIME_HEADER, NatsConnection};
 use nexus_sources::simulator::{ExpectedAlert, OrderFlow, OrderFlowConfig, SimMessage, Simulator, SimulatorConfig};
 
@@ -118,6 +121,10 @@ pub async fn simulate(
         .connect()
         .await
         .map_err(|source| SimulateError::Connect { url: connection.redacted_url(), source })?;
+    // The input streams store what is published before any worker starts (a durable `nexus run`
+    // reads it from the start).
+    let context = async_nats::jetstream::new(client.clone());
+    ensure_input_streams(&context, prefix).await.map_err(|e| SimulateError::Publish(error_chain(&e)))?;
     let config = SimulatorConfig { seed, ..SimulatorConfig::default() };
     let mut simulator = Simulator::new(&config);
     let started = Instant::now();

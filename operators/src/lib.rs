@@ -5,6 +5,8 @@
 //!
 //! - [`harness`]: runs a fragment on a recorded history with N workers (oracle tests, benchmarks).
 //! - [`latest_by_key`]: turns a stream of keyed upserts into the collection of each key's latest value.
+//! - [`pace`]: holds a loop's inputs back until the loop reaches their time, so its batcher does
+//!   not walk the times still ahead on every trip.
 //! - [`retract_at`]: keeps each record only until a time computed from the record itself (freshness,
 //!   sliding windows), by scheduling its retraction when it is inserted.
 //! - [`top_k`]: the `k` least records, ranked, in two stages so that most changes stay local.
@@ -23,6 +25,7 @@ pub mod decimal_sum;
 pub mod freeze;
 pub mod harness;
 pub mod latest_by_key;
+pub mod pace;
 pub mod retract_at;
 pub mod schedule;
 pub mod time_shift;
@@ -32,6 +35,7 @@ pub mod with_params;
 pub use decimal_sum::{DecimalSum, sum_by_key};
 pub use freeze::freeze_at;
 pub use latest_by_key::latest_by_key;
+pub use pace::pace;
 pub use retract_at::retract_at;
 pub use schedule::schedule;
 pub use time_shift::{delay_until, linger, sample_every};

@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use differential_dataflow::operators::iterate::VecVariable;
 use nexus_model::Dec;
 use nexus_operators::harness::{self, collection_at};
 use nexus_operators::{
-    Time, delay_until, latest_by_key, linger, retract_at, sample_every, sum_by_key, top_k, with_params,
+    Time, delay_until, latest_by_key, linger, pace, retract_at, sample_every, sum_by_key, top_k, with_params,
 };
 use proptest::prelude::*;
 use timely::dataflow::InputHandle;
@@ -116,6 +117,39 @@ proptest! {
         };
         for workers in [1, 4] {
             let output = harness::run(workers, history.clone(), move |c| linger(c, span));
+            for t in 0..45 {
+                prop_assert_eq!(collection_at(&output, t), oracle(t), "workers {} time {}", workers, t);
+            }
+        }
+    }
+
+    #[test]
+    fn pace_feeds_a_loop_every_update_at_its_own_time(history in history().prop_map(normalize)) {
+        // Records per key, counted by a reduce that also reads its own output of 1 µs before, as
+        // the risk gate does; the records reach it through `pace`.
+        let oracle = |t: Time| -> BTreeMap<(u8, isize), isize> {
+            let mut per_key: BTreeMap<u8, isize> = BTreeMap::new();
+            for ((key, _), count) in collection_at(&history, t) {
+                *per_key.entry(key).or_insert(0) += count;
+            }
+            per_key.into_iter().filter(|(_, count)| *count != 0).map(|(key, count)| ((key, count), 1)).collect()
+        };
+        for workers in [1, 4] {
+            let output = harness::run(workers, history.clone(), |c| {
+                let (variable, state) = VecVariable::new(c.inner.scope(), 1);
+                let fed_back = state.clone().map(|(key, _count): (u8, isize)| (key, None));
+                let counts = pace(c, state)
+                    .map(|(key, value)| (key, Some(value)))
+                    .concat(fed_back)
+                    .reduce(|_key, values, output| {
+                        let records: isize = values.iter().filter(|(value, _)| value.is_some()).map(|(_, count)| *count).sum();
+                        if records != 0 {
+                            output.push((records, 1));
+                        }
+                    });
+                variable.set(counts.clone());
+                counts
+            });
             for t in 0..45 {
                 prop_assert_eq!(collection_at(&output, t), oracle(t), "workers {} time {}", workers, t);
             }

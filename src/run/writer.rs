@@ -13,6 +13,7 @@ use nexus_sinks::postgres::PostgresSink;
 use tokio::sync::{mpsc, watch};
 
 use super::telemetry::Telemetry;
+use crate::error_chain::error_chain;
 
 /// How often the committed frontier is recorded when nothing else is written.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
@@ -177,16 +178,4 @@ pub async fn dispatch_orders(
         dispatched.send_replace(frontier);
     }
     dispatch.flush().await;
-}
-
-/// An error and its causes, `: `-separated, for one log field.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

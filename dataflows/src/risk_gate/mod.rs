@@ -34,7 +34,7 @@ use differential_dataflow::{AsCollection, VecCollection};
 use nexus_model::market::{BookTop, Fill};
 use nexus_model::records::{Alert, Decision, OrderIntent, Severity, VarFigures};
 use nexus_model::{Asset, Venue};
-use nexus_operators::{delay_until, latest_by_key, with_params};
+use nexus_operators::{delay_until, latest_by_key, pace, with_params};
 use timely::dataflow::operators::vec::Map;
 
 pub use decide::decide;
@@ -132,17 +132,12 @@ pub fn risk_gate<'s>(inputs: GateInputs<'s>) -> Gate<'s> {
     });
     let due = delay_until(open.map(|o| (o.due_us, o.arb, o.opened_us)), |(due_us, _, _)| *due_us)
         .map(|(_, arb, opened_us)| GateFact::Due { arb, opened_us });
-    let state_facts = state.map(GateFact::State);
+    let state_facts = state.clone().map(GateFact::State);
 
-    // Every fact, and the latest time any of them changed: the clock new arbitrages open at.
-    let facts = candidates
-        .concat(halt_facts)
-        .concat(critical)
-        .concat(var_over)
-        .concat(params_facts)
-        .concat(state_facts)
-        .concat(leg_fills)
-        .concat(due);
+    // Every fact, and the latest time any of them changed: the clock new arbitrages open at. The
+    // facts from outside the loop wait until the loop reaches their time (see `pace`).
+    let outside = candidates.concat(halt_facts).concat(critical).concat(var_over).concat(params_facts);
+    let facts = pace(outside, state.clone()).concat(state_facts).concat(leg_fills).concat(due);
     let now = latest_by_key(facts.inner.clone().map(|(_fact, time, _diff)| ((), Some(time), time)))
         .map(|((), time)| GateFact::Now(time));
 
