@@ -9,9 +9,7 @@ use timely::dataflow::operators::Capability;
 use timely::dataflow::operators::generic::Operator;
 
 use crate::Time;
-
-/// One differential update.
-type Update<D> = (D, Time, isize);
+use crate::schedule::{Update, release_due};
 
 /// The same collection, each update held back until the frontier of `pace` reaches its time.
 ///
@@ -22,13 +20,13 @@ type Update<D> = (D, Time, isize);
 /// live worker's time, growing with the backlog). With `pace` set to the loop's fed-back
 /// collection, the updates wait here instead, in a map ordered by time under one capability for
 /// the earliest of them, and reach the batcher about one time at a time. Nothing else changes:
-/// the output holds exactly the input's updates, at their own times.
+/// the output holds exactly the input's updates, at their own times (consolidated per time).
 pub fn pace<'s, D, P>(
     collection: VecCollection<'s, Time, D>,
     pace: VecCollection<'s, Time, P>,
 ) -> VecCollection<'s, Time, D>
 where
-    D: Clone + 'static,
+    D: Ord + Clone + 'static,
     P: Clone + 'static,
 {
     collection
@@ -54,25 +52,7 @@ where
                         }
                     });
                     // Release every time the loop has reached.
-                    let reached = |at: &Time| pace_frontier.frontier().iter().all(|f| f >= at);
-                    while let Some(entry) = waiting.first_entry() {
-                        if !reached(entry.key()) {
-                            break;
-                        }
-                        let (at, updates) = entry.remove_entry();
-                        if let Some(capability) = held.as_mut() {
-                            capability.downgrade(&at);
-                            output.session(&*capability).give_iterator(updates.into_iter());
-                        }
-                    }
-                    match waiting.keys().next() {
-                        Some(next) => {
-                            if let Some(capability) = held.as_mut() {
-                                capability.downgrade(next);
-                            }
-                        }
-                        None => held = None,
-                    }
+                    release_due(&mut waiting, &mut held, output, |at| pace_frontier.frontier().iter().all(|f| f >= at));
                 }
             },
         )

@@ -7,7 +7,7 @@ use differential_dataflow::{AsCollection, VecCollection};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::Capability;
-use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::generic::{Operator, OutputBuilderSession};
 
 use crate::Time;
 
@@ -16,7 +16,7 @@ use crate::Time;
 const CONSOLIDATE_AT: usize = 1024;
 
 /// One differential update.
-type Update<D> = (D, Time, isize);
+pub(crate) type Update<D> = (D, Time, isize);
 
 /// Moves every update `(x, t, d)` of `collection` to time `max(t, when(&x, t, d))`.
 ///
@@ -64,27 +64,38 @@ where
                     }
                 });
                 // Release what is due: every time the input can no longer precede.
-                let due = |at: &Time| frontier.frontier().iter().all(|f| f >= at);
-                while let Some(entry) = waiting.first_entry() {
-                    if !due(entry.key()) {
-                        break;
-                    }
-                    let (at, mut updates) = entry.remove_entry();
-                    consolidate_updates(&mut updates);
-                    if let Some(capability) = held.as_mut() {
-                        capability.downgrade(&at);
-                        output.session(&*capability).give_iterator(updates.into_iter());
-                    }
-                }
-                match waiting.keys().next() {
-                    Some(next) => {
-                        if let Some(capability) = held.as_mut() {
-                            capability.downgrade(next);
-                        }
-                    }
-                    None => held = None,
-                }
+                release_due(&mut waiting, &mut held, output, |at| frontier.frontier().iter().all(|f| f >= at));
             }
         })
         .as_collection()
+}
+
+/// Sends every waiting update whose time is `due`, earliest first and consolidated per time, and
+/// keeps `held` at the earliest time still waiting (dropped once nothing waits). Shared by
+/// [`schedule`] and [`pace`](crate::pace), which hold updates the same way.
+pub(crate) fn release_due<D: Ord + Clone + 'static>(
+    waiting: &mut BTreeMap<Time, Vec<Update<D>>>,
+    held: &mut Option<Capability<Time>>,
+    output: &mut OutputBuilderSession<'_, Time, CapacityContainerBuilder<Vec<Update<D>>>>,
+    due: impl Fn(&Time) -> bool,
+) {
+    while let Some(entry) = waiting.first_entry() {
+        if !due(entry.key()) {
+            break;
+        }
+        let (at, mut updates) = entry.remove_entry();
+        consolidate_updates(&mut updates);
+        if let Some(capability) = held.as_mut() {
+            capability.downgrade(&at);
+            output.session(&*capability).give_iterator(updates.into_iter());
+        }
+    }
+    match waiting.keys().next() {
+        Some(next) => {
+            if let Some(capability) = held.as_mut() {
+                capability.downgrade(next);
+            }
+        }
+        None => *held = None,
+    }
 }
