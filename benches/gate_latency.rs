@@ -79,7 +79,7 @@ fn main() {
         let mut orders = client.subscribe(format!("{prefix}exec.orders.>")).await.unwrap_or_else(|e| panic!("{e}"));
         client.flush().await.ok();
 
-        let (mut worker, lines) = support::start_run(&config, 1);
+        let (mut worker, _ready, lines) = support::start_run(&config, 1);
         std::thread::spawn(move || for _ in lines {});
 
         let publish = |subject: &str, payload: Vec<u8>| {

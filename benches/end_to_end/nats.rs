@@ -72,7 +72,7 @@ async fn measure(load: &Load, rate: u64, seconds: u64, workers: usize) -> RateRu
         }
     });
 
-    let (mut worker, lines) = support::start_run(&config, workers);
+    let (mut worker, _ready, lines) = support::start_run(&config, workers);
     let pid = worker.id();
     let cpu_before = cpu_seconds(pid);
     let schedule = Schedule::starting_soon(rate, seconds);

@@ -13,10 +13,11 @@
 #[path = "../end_to_end/schedule.rs"]
 #[allow(dead_code)]
 mod schedule;
+#[path = "../support/mod.rs"]
+mod support;
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
@@ -163,18 +164,7 @@ async fn soak(rate: u64, seconds: u64, workers: usize, every: u64, mix: &str, sh
     let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string());
     let client = async_nats::connect(url.as_str()).await.unwrap_or_else(|e| panic!("nats: {e}"));
 
-    let mut worker = Command::new(env!("CARGO_BIN_EXE_nexus"))
-        .args(["run", "--workers", &workers.to_string(), "--config"])
-        .arg(&config)
-        .env_remove("NATS_URL")
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("nexus run: {e}"));
-    let stdout = worker.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-    let mut lines = BufReader::new(stdout).lines();
-    let ready = lines.by_ref().map_while(Result::ok).find(|l| l.starts_with("ready")).unwrap_or_default();
+    let (mut worker, ready, lines) = support::start_run(&config, workers);
     let address = ready.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap_or_default().to_string();
     std::thread::spawn(move || for _ in lines {});
     let pid = worker.id();
