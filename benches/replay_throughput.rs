@@ -13,6 +13,10 @@
 //!   drift, a scanner that mostly agrees, books on every venue every second), from its start on.
 //! - `market`: the same with the order flow of 30 accounts and their trades, so that every
 //!   dataflow, surveillance included, has work (the end-to-end bench's mix).
+//!
+//! `--stamp-rate N` (with `simulated` or `market`) re-stamps message n at n/N seconds on the 1 ms
+//! tick, as `nexus run` stamps a live feed arriving at N msg/s: about N/1000 messages per logical
+//! time instead of a whole simulated second's.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -137,7 +141,10 @@ fn generate(path: &Path, messages: usize) -> std::io::Result<()> {
 /// The demo simulator over 50 assets, until `messages` messages are written; with the order flow
 /// of 30 accounts and their trades when `order_flow` (every dataflow busy), else funding, books and
 /// fills only (as measured before surveillance).
-fn generate_simulated(path: &Path, messages: usize, order_flow: bool) -> std::io::Result<()> {
+/// Writes `messages` of the simulator's market. With `stamp_rate`, message `n` is re-stamped at
+/// `start + n / stamp_rate` seconds rounded down to the 1 ms tick, as a live feed at that rate is
+/// stamped; without it each message keeps the simulator's time (a second's data at its start).
+fn generate_simulated(path: &Path, messages: usize, order_flow: bool, stamp_rate: Option<u64>) -> std::io::Result<()> {
     let defaults = SimulatorConfig::default();
     let orders = if order_flow { defaults.orders.clone() } else { None };
     let config = SimulatorConfig { assets: (0..50).map(asset).collect(), orders, ..defaults };
@@ -147,7 +154,11 @@ fn generate_simulated(path: &Path, messages: usize, order_flow: bool) -> std::io
     while written < messages {
         until += 1_000_000;
         simulator.advance(until, &mut batch);
-        for message in batch.drain(..).take(messages - written) {
+        for mut message in batch.drain(..).take(messages - written) {
+            if let Some(rate) = stamp_rate {
+                let intended = config.start_us + (written as u128 * 1_000_000 / rate.max(1) as u128) as u64;
+                message.recv_us = intended - intended % 1_000;
+            }
             writeln!(out, "{}", message.recording_line())?;
             written += 1;
         }
@@ -170,13 +181,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&data)?;
     std::fs::create_dir_all(&report_dir)?;
     let scenario = arg("--scenario").unwrap_or_else(|| "stress".into());
-    let recording = data.join(format!("replay-{scenario}-{messages}.jsonl"));
+    let stamp_rate: Option<u64> = arg("--stamp-rate").map(|r| r.parse()).transpose()?;
+    let stamped = stamp_rate.map(|r| format!("-at{r}")).unwrap_or_default();
+    let recording = data.join(format!("replay-{scenario}-{messages}{stamped}.jsonl"));
     if !recording.exists() {
         eprintln!("generating {} ...", recording.display());
         match scenario.as_str() {
             "stress" => generate(&recording, messages)?,
-            "simulated" => generate_simulated(&recording, messages, false)?,
-            "market" => generate_simulated(&recording, messages, true)?,
+            "simulated" => generate_simulated(&recording, messages, false, stamp_rate)?,
+            "market" => generate_simulated(&recording, messages, true, stamp_rate)?,
             other => return Err(format!("unknown --scenario {other:?} (valid: stress, simulated, market)").into()),
         }
     }

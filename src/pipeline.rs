@@ -92,6 +92,7 @@ pub fn build<'s>(
     scope: Scope<'s, Time>,
     history: PriceHistory,
     kept: SurveillanceHistory,
+    gate_lead_us: Time,
     outputs: &Outputs,
     probe: &ProbeHandle<Time>,
 ) -> PipelineInputs {
@@ -136,6 +137,7 @@ pub fn build<'s>(
         alerts: alerts.clone(),
         halts: latest_halts,
         params: gate_parameters,
+        lead_us: gate_lead_us,
     });
     emit(alerts, OutputStream::Alerts, outputs, probe);
     emit(gate.decisions, OutputStream::Decisions, outputs, probe);

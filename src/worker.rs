@@ -5,6 +5,7 @@ use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use nexus_dataflows::risk_gate::deadline_lead;
 use nexus_dataflows::surveillance::SurveillanceHistory;
 use nexus_dataflows::var::PriceHistory;
 use nexus_model::config::Config;
@@ -152,11 +153,13 @@ pub fn run(
     let probe = ProbeHandle::new();
     let history = PriceHistory::from_config(&config);
     let kept = SurveillanceHistory::from_config(&config);
-    let mut inputs = worker.dataflow::<Time, _, _>(|scope| pipeline::build(scope, history, kept, &outputs, &probe));
+    let gate_lead = gate_lead(&config);
+    let mut inputs =
+        worker.dataflow::<Time, _, _>(|scope| pipeline::build(scope, history, kept, gate_lead, &outputs, &probe));
     if worker.index() == 0 {
         inputs.install_config(&config);
     }
-    let mut decoder = Decoder::new(Arc::clone(&config));
+    let mut decoder = Decoder::new(Arc::clone(&config)).with_min_leg_timeout_us(gate_lead);
     let mut current_config = config;
     let mut previous_watermark: Option<Time> = None;
     let mut reported = 0;
@@ -204,6 +207,12 @@ pub fn run(
         }
         report_frontier(&probe, &sink, &completed, &mut reported);
     }
+}
+
+/// How far ahead the risk gate feeds its leg deadlines back: the starting leg timeout, at most a
+/// second. Run-time changes may not set the timeout below it.
+fn gate_lead(config: &Config) -> Time {
+    deadline_lead(config.risk.leg_timeout_ms.saturating_mul(1000))
 }
 
 /// Decodes one item into the pipeline's inputs at the item's time.

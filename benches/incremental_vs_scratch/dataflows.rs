@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use nexus_dataflows::opportunities::{OpportunityParams, opportunities, oracle as opportunities_oracle};
 use nexus_dataflows::reconcile::{ReconcileParams, oracle as reconcile_oracle, reconcile};
 use nexus_dataflows::risk_gate::oracle::{GateInput, replay};
-use nexus_dataflows::risk_gate::{GateInputs, GateParams, HaltState, risk_gate};
+use nexus_dataflows::risk_gate::{GateInputs, GateParams, HaltState, deadline_lead, risk_gate};
 use nexus_dataflows::surveillance::oracle::{base_alerts, escalations};
 use nexus_dataflows::surveillance::{
     AccountGroups, OrderFact, SurveillanceHistory, SurveillanceParams, TradeFact, surveillance,
@@ -460,6 +460,7 @@ fn gate_ratio(config: &Config, inputs: GateHistory, start: Time, from: Time, cal
             alerts: c.clone().flat_map(|i| if let GateIn::Alert(a) = i { Some(a) } else { None }),
             halts: c.clone().flat_map(|_| None::<HaltState>),
             params: c.flat_map(|i| if let GateIn::Params(p) = i { Some(p) } else { None }),
+            lead_us: deadline_lead(GateParams::from_config(&Config::default()).leg_timeout_us),
         });
         gate.decisions.map(GateOut::Decision).concat(gate.orders.map(GateOut::Order))
     });

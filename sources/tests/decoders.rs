@@ -253,3 +253,23 @@ proptest! {
         }
     }
 }
+
+/// A running gate schedules leg deadlines a fixed lead ahead, so a change may not shorten the leg
+/// timeout below it; at or above it the change is taken, and a refusal leaves the config as it was.
+#[test]
+fn a_leg_timeout_below_the_running_gates_lead_is_refused() {
+    let mut decoder = Decoder::new(Arc::new(Config::default())).with_min_leg_timeout_us(1_000_000);
+    let time = 1_763_596_800_000_000;
+    let (inputs, rejected) =
+        decode_with(&mut decoder, time, "control.params", r#"{"key":"risk.leg_timeout_ms","value":500}"#);
+    assert!(inputs.is_empty());
+    assert_eq!(rejected.len(), 1);
+    assert!(rejected[0].reason.contains("risk.leg_timeout_ms: at least 1000"), "{}", rejected[0].reason);
+    let (inputs, rejected) = decode_with(&mut decoder, time, "control.params", r#"{"key":"risk.max_open","value":3}"#);
+    assert!(rejected.is_empty());
+    assert!(matches!(&inputs[0], Input::Config(c) if c.risk.leg_timeout_ms == 5_000 && c.risk.max_open == 3));
+    let (inputs, rejected) =
+        decode_with(&mut decoder, time, "control.params", r#"{"key":"risk.leg_timeout_ms","value":1000}"#);
+    assert!(rejected.is_empty());
+    assert!(matches!(&inputs[0], Input::Config(c) if c.risk.leg_timeout_ms == 1_000));
+}

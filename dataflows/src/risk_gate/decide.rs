@@ -43,6 +43,12 @@ impl<'a> View<'a> {
         let mut filled: BTreeMap<(&ArbId, Time, Venue), Dec> = BTreeMap::new();
         let mut due = BTreeSet::new();
         for (fact, count) in facts {
+            if let GateFact::LegFill(fill) = fact {
+                let signed = fill.qty.checked_mul(Dec::from(*count as i64)).unwrap_or(Dec::ZERO);
+                let sum = filled.entry((&fill.arb, fill.opened_us, fill.venue)).or_insert(Dec::ZERO);
+                *sum = sum.checked_add(signed).unwrap_or(*sum);
+                continue;
+            }
             if *count <= 0 {
                 continue;
             }
@@ -57,10 +63,7 @@ impl<'a> View<'a> {
                 GateFact::VarOver => var_over = true,
                 GateFact::State(ArbState::Open(o)) => open.push(o),
                 GateFact::State(ArbState::Ended(e)) => ended.push(e),
-                GateFact::LegFill { arb, opened_us, venue, qty, .. } => {
-                    let sum = filled.entry((arb, *opened_us, *venue)).or_insert(Dec::ZERO);
-                    *sum = sum.checked_add(*qty).unwrap_or(*sum);
-                }
+                GateFact::LegFill(_) | GateFact::FillChange { .. } => {}
                 GateFact::Due { arb, opened_us } => {
                     due.insert((arb, *opened_us));
                 }

@@ -135,18 +135,20 @@ pub enum GateFact {
     VarOver,
     /// The gate's own state, as of one microsecond earlier.
     State(ArbState),
-    /// A fill of one leg of an open arbitrage.
-    LegFill {
-        /// The arbitrage.
-        arb: ArbId,
-        /// Its episode.
-        opened_us: Time,
-        /// The leg's venue.
-        venue: Venue,
-        /// The venue's fill id (two equal fills are two fills).
+    /// A fill of one leg of an open arbitrage, as the gate remembers it; its multiplicity is signed
+    /// (a retracted fill counts against its insertion).
+    LegFill(LegFill),
+    /// A change to our fills, present for one microsecond at the time it happened: the gate adds
+    /// it to what it remembers of the open leg it fills.
+    FillChange {
+        /// The client order id of the filled order.
+        client_order_id: CompactString,
+        /// The venue's fill id.
         fill_id: CompactString,
         /// Filled size.
         qty: Dec,
+        /// +1 for a new fill, -1 for a retracted one.
+        change: isize,
     },
     /// An open arbitrage has reached its leg deadline.
     Due {
@@ -157,11 +159,29 @@ pub enum GateFact {
     },
 }
 
-/// What the gate's reduce outputs.
+/// A fill of one leg of an open arbitrage.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LegFill {
+    /// The arbitrage.
+    pub arb: ArbId,
+    /// Its episode.
+    pub opened_us: Time,
+    /// The leg's venue.
+    pub venue: Venue,
+    /// The venue's fill id (two equal fills are two fills).
+    pub fill_id: CompactString,
+    /// Filled size.
+    pub qty: Dec,
+}
+
+/// What the gate's reduce outputs. Its state and the fills of its open legs are what it reads back
+/// at its next time.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum GateOut {
     /// Its next state.
     State(ArbState),
+    /// A fill of an open leg, kept while the arbitrage is open.
+    LegFill(LegFill),
     /// A decision.
     Decision(Decision),
 }

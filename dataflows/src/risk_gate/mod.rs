@@ -4,22 +4,23 @@
 //! opportunities ── with params ──┐
 //! books (depth) ─────────────────┼─ reduce per asset: Sizing ─► candidates ─┐
 //! reference prices ──────────────┘                                          │
-//! halts, critical alerts, VaR over limit, params ───────────────────────────┤
-//!   ┌─ state (one microsecond later) ─┬─ legs ⋈ fills ─► leg fills ────────┤
-//!   │                                 └─ delay to leg deadline ─► due ─────┤
-//!   │                                        latest fact time ─► now ──────┤
-//!   └──────────────────────── state ◄── reduce: Gate ◄─────────────────────┘ ─► decisions
-//!                                 └─ appearances ─► orders
+//! halts, critical alerts, VaR over limit, params, fill changes ─────────────┤ (paced by deadlines)
+//!   ┌─ deadlines (fed back `lead` early, `lead` later) ─► due ──────────────┤
+//!   │                                    latest fact time ─► now ───────────┤
+//!   └── open states ◄── reduce_core: Gate (reads its own output) ◄──────────┘ ─► decisions
+//!                                 └─ appearances of states ─► orders
 //! ```
 //!
-//! Which arbitrages are open depends on earlier decisions, so the gate's state is a differential
-//! `Variable` fed back one microsecond later: the `Gate` reduce at time t reads the state of t - 1µs
-//! and writes the state of t. Everything else is an ordinary collection. Re-reading its own output
-//! one microsecond later changes nothing (the decisions are defined so that it does not), so the
-//! loop settles at once and no output is dated after the input that caused it. Orders are the
-//! appearances of states: an arbitrage that appears open sends both open legs, one that appears
-//! closed both close legs, one that appears unwound its filled leg's reverse. They are never
-//! retracted. Candidates are all sized for one account, so the gate itself is a single reduce.
+//! Which arbitrages are open depends on earlier decisions. The `Gate` reduce reads its own output
+//! as it stood just before each time (differential's `reduce_core` hands it over), so its state and
+//! the fills of its open legs need no feedback loop and a whole round of logical times is evaluated
+//! in one pass. Only leg deadlines come back around: an open arbitrage's deadline is scheduled
+//! `lead` before it is due and fed back `lead` later, so the loop holds the gate back by `lead` of
+//! logical time rather than one step per time. `lead` is at most the smallest leg timeout the gate
+//! will see ([`deadline_lead`]). Orders are the appearances of states: an arbitrage that appears
+//! open sends both open legs, one that appears closed both close legs, one that appears unwound its
+//! filled leg's reverse. They are never retracted. Candidates are all sized for one account, so the
+//! gate itself is a single reduce.
 
 mod decide;
 mod facts;
@@ -27,9 +28,10 @@ pub mod oracle;
 mod orders;
 mod params;
 mod sizing;
+mod step;
 
-use compact_str::CompactString;
 use differential_dataflow::operators::iterate::VecVariable;
+use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 use differential_dataflow::{AsCollection, VecCollection};
 use nexus_model::market::{BookTop, Fill};
 use nexus_model::records::{Alert, Decision, OrderIntent, Severity, VarFigures};
@@ -38,10 +40,11 @@ use nexus_operators::{delay_until, latest_by_key, pace, with_params};
 use timely::dataflow::operators::vec::Map;
 
 pub use decide::decide;
-pub use facts::{ArbState, Candidate, EndedArb, Ending, GateFact, GateOut, HaltState, OpenArb};
+pub use facts::{ArbState, Candidate, EndedArb, Ending, GateFact, GateOut, HaltState, LegFill, OpenArb};
 pub use orders::orders_of;
 pub use params::GateParams;
 pub use sizing::{OppTerms, SizingFact, size};
+pub use step::step;
 
 use crate::Time;
 use crate::opportunities::BookFigures;
@@ -65,6 +68,20 @@ pub struct GateInputs<'s> {
     pub halts: VecCollection<'s, Time, HaltState>,
     /// Exactly one [`GateParams`] at any time.
     pub params: VecCollection<'s, Time, GateParams>,
+    /// How early leg deadlines are fed back: at most every leg timeout the run will see
+    /// (see [`deadline_lead`]).
+    pub lead_us: Time,
+}
+
+/// The longest lead that leg deadlines may be fed back with.
+pub const MAX_LEAD_US: Time = 1_000_000;
+
+/// The deadline lead for a run whose leg timeouts are never below `leg_timeout_us`: that timeout,
+/// at most a second, at least a microsecond. A longer lead lets the gate run further ahead of its
+/// own deadlines; it can be no longer than a leg timeout, or a deadline would be due before its
+/// arbitrage opened.
+pub fn deadline_lead(leg_timeout_us: Time) -> Time {
+    leg_timeout_us.clamp(1, MAX_LEAD_US)
 }
 
 /// The gate's outputs.
@@ -77,8 +94,9 @@ pub struct Gate<'s> {
 
 /// The risk gate.
 pub fn risk_gate<'s>(inputs: GateInputs<'s>) -> Gate<'s> {
-    let GateInputs { opportunities, books, prices, fills, var, alerts, halts, params } = inputs;
+    let GateInputs { opportunities, books, prices, fills, var, alerts, halts, params, lead_us } = inputs;
     let scope = params.inner.scope();
+    let lead = lead_us.max(1);
 
     // Candidates: opportunities at or above the lower threshold, sized per asset from the books'
     // depth and the reference price.
@@ -108,51 +126,62 @@ pub fn risk_gate<'s>(inputs: GateInputs<'s>) -> Gate<'s> {
     });
     let params_facts = params.map(GateFact::Params);
 
-    // The gate's own state, one microsecond late; its open legs' fills; their deadlines.
-    let (variable, state) = VecVariable::new(scope, 1);
-    let open = state.clone().flat_map(|s| match s {
-        ArbState::Open(open) => Some(open),
-        ArbState::Ended(_) => None,
-    });
-    let legs = open.clone().flat_map(|o| {
-        [o.arb.long_venue, o.arb.short_venue].map(|venue| {
-            let id = OrderIntent::client_id(&o.arb, o.opened_us, nexus_model::records::OrderAction::Open, venue);
-            (id, (o.arb.clone(), o.opened_us, venue))
+    // Every change to our fills, present for one microsecond at its own time: the gate remembers
+    // the fills of its open legs itself.
+    let fill_changes = fills
+        .inner
+        .flat_map(|(fill, time, diff)| {
+            let change = GateFact::FillChange {
+                client_order_id: fill.client_order_id,
+                fill_id: fill.fill_id,
+                qty: fill.qty.value(),
+                change: diff,
+            };
+            [(change.clone(), time, 1isize), (change, time.saturating_add(1), -1)]
         })
-    });
-    let fills_by_order = fills.map(|f| (f.client_order_id.clone(), (f.fill_id, f.qty.value())));
-    let leg_fills = legs.join_map(fills_by_order, |_id: &CompactString, (arb, opened_us, venue), (fill_id, qty)| {
-        GateFact::LegFill {
-            arb: arb.clone(),
-            opened_us: *opened_us,
-            venue: *venue,
-            fill_id: fill_id.clone(),
-            qty: *qty,
-        }
-    });
-    let due = delay_until(open.map(|o| (o.due_us, o.arb, o.opened_us)), |(due_us, _, _)| *due_us)
-        .map(|(_, arb, opened_us)| GateFact::Due { arb, opened_us });
-    let state_facts = state.clone().map(GateFact::State);
+        .as_collection();
+
+    // Leg deadlines, fed back: each is scheduled `lead` before it is due and arrives on time.
+    let (variable, deadlines) = VecVariable::new(scope, lead);
 
     // Every fact, and the latest time any of them changed: the clock new arbitrages open at. The
-    // facts from outside the loop wait until the loop reaches their time (see `pace`).
-    let outside = candidates.concat(halt_facts).concat(critical).concat(var_over).concat(params_facts);
-    let facts = pace(outside, state.clone()).concat(state_facts).concat(leg_fills).concat(due);
+    // facts from outside the loop wait until the deadlines have caught up with their time (see
+    // `pace`).
+    let outside =
+        candidates.concat(halt_facts).concat(critical).concat(var_over).concat(params_facts).concat(fill_changes);
+    let facts = pace(outside, deadlines.clone()).concat(deadlines);
     let now = latest_by_key(facts.inner.clone().map(|(_fact, time, _diff)| ((), Some(time), time)))
         .map(|((), time)| GateFact::Now(time));
 
-    // The gate: one reduce over everything, for the one account it trades.
-    let gate =
-        facts.concat(now).map(|fact| ((), fact)).reduce_named("Gate", |_unit, facts, output| decide(facts, output));
-    let next_state = gate.clone().flat_map(|((), out)| match out {
+    // The gate: one reduce over everything, for the one account it trades, reading its own output.
+    let gate = facts
+        .concat(now)
+        .map(|fact| ((), fact))
+        .arrange_by_key_named("Arrange: Gate")
+        .reduce_core::<_, ValBuilder<(), GateOut, Time, isize>, ValSpine<(), GateOut, Time, isize>, _, _>(
+            "Gate",
+            |_unit, facts, current, changes| step(facts, current, changes),
+            |buffer, unit, updates| {
+                buffer.clear();
+                buffer.extend(updates.drain(..).map(|(out, time, diff)| ((*unit, out), time, diff)));
+            },
+        )
+        .as_collection(|_unit, out| out.clone());
+    let next_state = gate.clone().flat_map(|out| match out {
         GateOut::State(state) => Some(state),
-        GateOut::Decision(_) => None,
+        GateOut::LegFill(_) | GateOut::Decision(_) => None,
     });
-    variable.set(next_state.clone());
-    let decisions = gate.flat_map(|((), out)| match out {
+    let decisions = gate.flat_map(|out| match out {
         GateOut::Decision(decision) => Some(decision),
-        GateOut::State(_) => None,
+        GateOut::State(_) | GateOut::LegFill(_) => None,
     });
+
+    // Deadlines of the open arbitrages, `lead` early (never before the arbitrage opened).
+    let due = next_state.clone().flat_map(move |s| match s {
+        ArbState::Open(o) => Some((o.due_us.saturating_sub(lead).max(o.opened_us), o.arb, o.opened_us)),
+        ArbState::Ended(_) => None,
+    });
+    variable.set(delay_until(due, |(early, _, _)| *early).map(|(_, arb, opened_us)| GateFact::Due { arb, opened_us }));
 
     // Orders: what each state sends when it appears.
     let orders = next_state

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use nexus_dataflows::risk_gate::oracle::GateInput;
-use nexus_dataflows::risk_gate::{GateInputs, GateParams, HaltState, risk_gate};
+use nexus_dataflows::risk_gate::{GateInputs, GateParams, HaltState, deadline_lead, risk_gate};
 use nexus_dataflows::var::PriceTick;
 use nexus_model::config::Config;
 use nexus_model::control::HaltScope;
@@ -63,6 +63,7 @@ pub fn run(workers: usize, history: Vec<(GateInput, Time, isize)>) -> Vec<(Out, 
                 GateInput::Params(p) => Some(p),
                 _ => None,
             }),
+            lead_us: deadline_lead(default_params().leg_timeout_us),
         });
         gate.decisions.map(Out::Decision).concat(gate.orders.map(Out::Order))
     })

@@ -19,10 +19,18 @@ struct ParamsPayload {
 }
 
 /// Applies a parameter change to `config`, returning the new configuration. The change goes through
-/// the same validation as the config file; a refused change leaves `config` as it was.
-pub fn params(config: &mut Arc<Config>, payload: &[u8]) -> Result<Input, DecodeError> {
+/// the same validation as the config file, and may not set `risk.leg_timeout_ms` below
+/// `min_leg_timeout_us` (the running gate's deadline lead); a refused change leaves `config` as it
+/// was.
+pub fn params(config: &mut Arc<Config>, payload: &[u8], min_leg_timeout_us: u64) -> Result<Input, DecodeError> {
     let change: ParamsPayload = fields::parse(payload)?;
     let next = config.with_param(&change.key, &change.value).map_err(|e| DecodeError::InvalidParam(e.to_string()))?;
+    if next.risk.leg_timeout_ms.saturating_mul(1000) < min_leg_timeout_us {
+        return Err(DecodeError::InvalidParam(format!(
+            "risk.leg_timeout_ms: at least {} while this worker runs (it schedules leg deadlines that far ahead); start it with the shorter timeout in its config file",
+            min_leg_timeout_us.div_ceil(1000)
+        )));
+    }
     *config = Arc::new(next);
     Ok(Input::Config(Arc::clone(config)))
 }

@@ -109,12 +109,21 @@ pub struct Decoder {
     bybit: bybit::BybitState,
     /// Scratch space reused across messages.
     scratch: Vec<Result<Input, DecodeError>>,
+    /// The shortest `risk.leg_timeout_ms` a `control.params` change may set, µs: the running risk
+    /// gate schedules leg deadlines this far ahead.
+    min_leg_timeout_us: u64,
 }
 
 impl Decoder {
     /// A decoder starting from `config`.
     pub fn new(config: Arc<Config>) -> Decoder {
-        Decoder { config, bybit: bybit::BybitState::default(), scratch: Vec::new() }
+        Decoder { config, bybit: bybit::BybitState::default(), scratch: Vec::new(), min_leg_timeout_us: 0 }
+    }
+
+    /// Refuses `control.params` changes that set `risk.leg_timeout_ms` below `floor_us`.
+    pub fn with_min_leg_timeout_us(mut self, floor_us: u64) -> Decoder {
+        self.min_leg_timeout_us = floor_us;
+        self
     }
 
     /// Decodes `message`, passing each input or rejection to `emit` in payload order.
@@ -147,7 +156,7 @@ impl Decoder {
             Subject::Trades(venue) => out.push(market::trade(venue, payload)),
             Subject::Orders(venue) => out.push(market::order(venue, payload)),
             Subject::Fills(venue) => out.push(market::fill(venue, payload)),
-            Subject::Params => out.push(control::params(&mut self.config, payload)),
+            Subject::Params => out.push(control::params(&mut self.config, payload, self.min_leg_timeout_us)),
             Subject::Halt => out.push(control::halt(payload)),
         }
     }
