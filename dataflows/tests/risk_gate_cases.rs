@@ -418,6 +418,24 @@ fn a_lone_leg_is_unwound_at_the_leg_timeout() {
     assert_eq!(legs(&s.run().orders(&a))[2..], [(6000, OrderAction::Unwind, Bybit, Buy, "0.3333".into(), true)]);
 }
 
+/// An arbitrage that reaches its deadline while it qualifies only to be held (not entered) is
+/// forgotten at once: when it qualifies for entry again, even with no other input in between, it
+/// is entered afresh rather than blocked as a timed-out one.
+#[test]
+fn a_timeout_that_does_not_block_is_forgotten_at_once() {
+    let (mut s, a, _) = opened();
+    s.opp(3000, &a, "50", "0.3");
+    s.opp(7000, &a, "80", "0.3");
+    let r = s.run();
+    let actions: Vec<_> = legs(&r.orders(&a)).into_iter().map(|l| (l.0, l.1)).collect();
+    assert_eq!(
+        actions,
+        [(1000, OrderAction::Open), (1000, OrderAction::Open), (7000, OrderAction::Open), (7000, OrderAction::Open)]
+    );
+    assert!(r.decision(&a, 6000).is_none(), "expired, neither held nor blocking");
+    assert!(r.accepted(&a, 7000));
+}
+
 #[test]
 fn filled_twins_stay_open_and_unfilled_pairs_expire_without_orders() {
     let (mut s, a, opens) = opened();

@@ -231,13 +231,13 @@ pub fn decide(facts: &[(&GateFact, isize)], output: &mut Vec<(GateOut, isize)>) 
                 } else {
                     taken.remove(&open.arb);
                 }
-                states.push(ArbState::Ended(EndedArb { open: (*open).clone(), ending }));
+                states.push(ArbState::Ended(EndedArb { open: (*open).clone(), ending, blocks }));
             }
         }
     }
     // Ended arbitrages stay (blocking re-entry) while they still qualify for entry.
     for ended in &view.ended {
-        let still = ended.ending != Ending::Close && view.candidates.get(&ended.open.arb).is_some_and(|c| c.enters(p));
+        let still = ended.blocks && view.candidates.get(&ended.open.arb).is_some_and(|c| c.enters(p));
         if still && taken.insert(&ended.open.arb) {
             states.push(ArbState::Ended((*ended).clone()));
             decisions.push(decision(&ended.open.arb, false, vec!["leg_timeout".to_string()]));

@@ -100,6 +100,10 @@ pub struct EndedArb {
     pub open: OpenArb,
     /// How it ended.
     pub ending: Ending,
+    /// Ended by its deadline while qualifying for entry: it blocks re-entry while it qualifies.
+    /// One that does not block is forgotten at the gate's next step; it lives in the state only
+    /// so that its orders are sent when it appears.
+    pub blocks: bool,
 }
 
 /// The gate's state: what it feeds back to itself one microsecond later.
