@@ -115,6 +115,16 @@ pub enum ArbState {
     Ended(EndedArb),
 }
 
+impl ArbState {
+    /// The arbitrage, if it is open.
+    pub fn open(&self) -> Option<&OpenArb> {
+        match self {
+            ArbState::Open(open) => Some(open),
+            ArbState::Ended(_) => None,
+        }
+    }
+}
+
 /// Everything the gate's single reduce reads.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum GateFact {

@@ -9,7 +9,7 @@
 use nexus_model::records::{OrderAction, OrderIntent};
 
 use super::decide::decide;
-use super::facts::{ArbState, GateFact, GateOut, LegFill, OpenArb};
+use super::facts::{GateFact, GateOut, LegFill, OpenArb};
 
 /// The leg of `open` that `client_order_id` names, if any: the venue of its open order.
 fn leg_of(open: &OpenArb, client_order_id: &str) -> Option<nexus_model::Venue> {
@@ -61,7 +61,7 @@ pub fn step(facts: &[(&GateFact, isize)], current: &mut Vec<(GateOut, isize)>, c
     let open_before: Vec<&OpenArb> = remembered
         .iter()
         .filter_map(|(fact, _)| match fact {
-            GateFact::State(ArbState::Open(open)) => Some(open),
+            GateFact::State(state) => state.open(),
             _ => None,
         })
         .collect();
@@ -77,7 +77,7 @@ pub fn step(facts: &[(&GateFact, isize)], current: &mut Vec<(GateOut, isize)>, c
     let open_after: Vec<&OpenArb> = next
         .iter()
         .filter_map(|(out, _)| match out {
-            GateOut::State(ArbState::Open(open)) => Some(open),
+            GateOut::State(state) => state.open(),
             _ => None,
         })
         .collect();
@@ -89,12 +89,7 @@ pub fn step(facts: &[(&GateFact, isize)], current: &mut Vec<(GateOut, isize)>, c
             _ => None,
         })
         .collect();
-    kept.extend(
-        leg_fills(&open_after, facts)
-            .into_iter()
-            .filter(|(fill, _)| still_open(fill))
-            .map(|(f, c)| (GateOut::LegFill(f), c)),
-    );
+    kept.extend(leg_fills(&open_after, facts).into_iter().map(|(fill, count)| (GateOut::LegFill(fill), count)));
 
     changes.extend(next);
     changes.extend(kept);
