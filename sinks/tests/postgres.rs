@@ -453,3 +453,76 @@ async fn decisions_keep_their_history_orders_are_written_once_and_halts_are_repl
     pool.close().await;
     db.drop_database().await.unwrap();
 }
+
+/// A sink that started on empty tables still reaches `decisions` through its index once the table
+/// is large: PostgreSQL's cached generic plan, made on the empty table, scanned all of it on every
+/// batch (the soak's PostgreSQL spent most of its time there).
+#[tokio::test]
+async fn the_sink_keeps_using_the_indexes_as_the_history_grows() {
+    const BULK: i64 = 20_000;
+    let db = TestDatabase::create(true).await.expect("postgres reachable");
+    // One connection, so the only other backend is the sink's.
+    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&db.url).await.unwrap();
+    let mut sink = PostgresSinkConfig::new(&db.url).build().await.unwrap();
+    let arb = "BTC:binance:bybit";
+    // Each batch replaces the arbitrage's decision, so the superseding UPDATE runs every time.
+    let mut buffer = CompletedTimes::new();
+    let mut replace = |time: u64| {
+        buffer.accept(SinkEvent::Updates {
+            stream: OutputStream::Decisions,
+            updates: vec![(decision(arb, time % 2 == 0, &[]), time, -1), (decision(arb, time % 2 == 1, &[]), time, 1)],
+        });
+        buffer.accept(SinkEvent::Frontier(time + 1)).unwrap()
+    };
+    // More than five runs per connection on a nearly empty table: where PostgreSQL would settle on
+    // a generic plan.
+    for time in 1..=20 {
+        sink.write(&replace(time)).await.unwrap();
+    }
+    // The history grows behind the sink's back (other arbitrages), with no ANALYZE.
+    sqlx::query(
+        "INSERT INTO decisions (arb_id, decided_time, decided_at, symbol, long_venue, short_venue, accepted, reasons)
+         SELECT 'ETH:okx:bybit:' || (i % 300), i, now(), 'ETH', 'okx', 'bybit', true, '{}' FROM generate_series(1, $1) i",
+    )
+    .bind(BULK)
+    .execute(&pool)
+    .await
+    .unwrap();
+    for time in 21..=28 {
+        sink.write(&replace(time)).await.unwrap();
+    }
+    // A backend reports its counters when it exits: close the sink and wait until it is gone.
+    sink.close().await;
+    let mut others = 1;
+    for _ in 0..100 {
+        others = sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if others == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(others, 0, "the sink's connections did not end");
+    let (seq_read, index_scans): (i64, i64) = sqlx::query_as(
+        "SELECT coalesce(seq_tup_read, 0), coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = 'decisions'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(seq_read < BULK, "the sink read {seq_read} decisions rows sequentially ({BULK} in the table)");
+    assert!(index_scans >= 8, "the sink's superseding updates went through the index {index_scans} times");
+    let superseded: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM decisions WHERE arb_id = $1 AND superseded_time IS NOT NULL")
+            .bind(arb)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(superseded, 27, "every decision but the last is superseded");
+
+    pool.close().await;
+    db.drop_database().await.unwrap();
+}

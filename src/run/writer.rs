@@ -142,6 +142,9 @@ pub async fn write_batches(
     if let Some(batch) = held {
         sinks.write(&batch, &telemetry).await;
     }
+    if let Some(postgres) = sinks.postgres {
+        postgres.close().await;
+    }
 }
 
 /// Dispatches order intents as they come, each retried until the server takes it (JetStream drops

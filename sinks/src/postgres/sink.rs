@@ -60,6 +60,11 @@ impl PostgresSink {
         Ok(PostgresSink { pool, name, committed: committed.map_or(0, |f| f.max(0) as u64) })
     }
 
+    /// Closes the connections and waits until they have ended, so the server sees a clean exit.
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+
     /// The frontier committed by earlier runs: outputs before it are already written.
     pub fn committed_frontier(&self) -> LogicalTime {
         self.committed
