@@ -204,6 +204,22 @@ async fn an_opportunity_that_appears_changes_and_expires_leaves_its_lifecycle() 
             "binance|expired|30|61.5"
         ]
     );
+    // Each event keeps the whole record as the stream carries it.
+    let records: Vec<serde_json::Value> =
+        sqlx::query_scalar("SELECT record FROM opportunity_events ORDER BY logical_time, long_venue")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let expected: Vec<serde_json::Value> = [
+        opportunity("binance", "54.272"),
+        opportunity("bybit", "40"),
+        opportunity("binance", "61.5"),
+        opportunity("binance", "61.5"),
+    ]
+    .iter()
+    .map(|json| serde_json::from_str(json).unwrap())
+    .collect();
+    assert_eq!(records, expected);
     let current: Vec<String> =
         sqlx::query_scalar("SELECT format('%s|%s', long_venue, logical_time) FROM opportunities ORDER BY 1")
             .fetch_all(&pool)

@@ -20,29 +20,26 @@ fn key_of(o: &Opportunity) -> PairKey {
 /// Upserts current opportunities, appends lifecycle events, and replaces the ranking.
 pub(super) async fn write(tx: &mut Transaction<'_, Postgres>, batch: &CompleteBatch) -> Result<(), PostgresError> {
     let mut current: BTreeMap<PairKey, Option<(Opportunity, LogicalTime)>> = BTreeMap::new();
-    let mut events: Vec<(PairKey, &'static str, LogicalTime, Opportunity)> = Vec::new();
+    let mut events: Vec<Event<'_>> = Vec::new();
     for (time, streams) in &batch.times {
         let Some(updates) = streams.get(&OutputStream::Opportunities) else { continue };
-        let mut removed: BTreeMap<PairKey, Opportunity> = BTreeMap::new();
-        let mut added: BTreeMap<PairKey, Opportunity> = BTreeMap::new();
+        let mut removed: BTreeMap<PairKey, (Opportunity, &str)> = BTreeMap::new();
+        let mut added: BTreeMap<PairKey, (Opportunity, &str)> = BTreeMap::new();
         for (data, diff) in updates {
             let record: Opportunity = parse(OutputStream::Opportunities, data)?;
-            if *diff < 0 {
-                removed.insert(key_of(&record), record)
-            } else {
-                added.insert(key_of(&record), record)
-            };
+            let side = if *diff < 0 { &mut removed } else { &mut added };
+            side.insert(key_of(&record), (record, data.as_str()));
         }
-        for (key, old) in &removed {
+        for (key, (old, json)) in &removed {
             if !added.contains_key(key) {
-                events.push((key.clone(), "expired", *time, old.clone()));
+                events.push(Event { key: key.clone(), kind: "expired", time: *time, record: old.clone(), json });
                 current.insert(key.clone(), None);
             }
         }
-        for (key, new) in added {
-            let event = if removed.contains_key(&key) { "updated" } else { "discovered" };
-            events.push((key.clone(), event, *time, new.clone()));
-            current.insert(key, Some((new, *time)));
+        for (key, (new, json)) in added {
+            let kind = if removed.contains_key(&key) { "updated" } else { "discovered" };
+            current.insert(key.clone(), Some((new.clone(), *time)));
+            events.push(Event { key, kind, time: *time, record: new, json });
         }
     }
     write_current(tx, current).await?;
@@ -123,26 +120,36 @@ async fn write_current(
     Ok(())
 }
 
-async fn write_events(
-    tx: &mut Transaction<'_, Postgres>,
-    events: Vec<(PairKey, &'static str, LogicalTime, Opportunity)>,
-) -> Result<(), PostgresError> {
+/// One row of `opportunity_events`.
+struct Event<'a> {
+    /// The pair it is about.
+    key: PairKey,
+    /// `discovered`, `updated` or `expired`.
+    kind: &'static str,
+    /// When it happened.
+    time: LogicalTime,
+    /// The figures after it (before it, for `expired`).
+    record: Opportunity,
+    /// The same record as the stream's JSON, stored as is in the `record` column.
+    json: &'a str,
+}
+
+async fn write_events(tx: &mut Transaction<'_, Postgres>, events: Vec<Event<'_>>) -> Result<(), PostgresError> {
     if events.is_empty() {
         return Ok(());
     }
-    let symbols: Vec<&str> = events.iter().map(|(k, ..)| k.0.as_str()).collect();
-    let longs: Vec<&str> = events.iter().map(|(k, ..)| k.1.as_str()).collect();
-    let shorts: Vec<&str> = events.iter().map(|(k, ..)| k.2.as_str()).collect();
-    let kinds: Vec<&str> = events.iter().map(|(_, event, ..)| *event).collect();
-    let times: Vec<i64> = events.iter().map(|(_, _, time, _)| to_i64(*time)).collect();
-    let nets: Vec<Decimal> = events.iter().map(|(.., o)| o.net_apr.inner()).collect();
-    let scores: Vec<Decimal> = events.iter().map(|(.., o)| o.uos.inner()).collect();
-    let records: Vec<serde_json::Value> =
-        events.iter().map(|(.., o)| serde_json::to_value(o).unwrap_or(serde_json::Value::Null)).collect();
+    let symbols: Vec<&str> = events.iter().map(|e| e.key.0.as_str()).collect();
+    let longs: Vec<&str> = events.iter().map(|e| e.key.1.as_str()).collect();
+    let shorts: Vec<&str> = events.iter().map(|e| e.key.2.as_str()).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind).collect();
+    let times: Vec<i64> = events.iter().map(|e| to_i64(e.time)).collect();
+    let nets: Vec<Decimal> = events.iter().map(|e| e.record.net_apr.inner()).collect();
+    let scores: Vec<Decimal> = events.iter().map(|e| e.record.uos.inner()).collect();
+    let records: Vec<&str> = events.iter().map(|e| e.json).collect();
     sqlx::query(
         "INSERT INTO opportunity_events (symbol, long_venue, short_venue, event, logical_time, event_at, net_apr, uos, record)
-         SELECT s, l, h, e, t, to_timestamp(t / 1000000.0), n, u, r
-         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::numeric[], $7::numeric[], $8::jsonb[])
+         SELECT s, l, h, e, t, to_timestamp(t / 1000000.0), n, u, r::jsonb
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::numeric[], $7::numeric[], $8::text[])
              AS x(s, l, h, e, t, n, u, r)
          ON CONFLICT (symbol, long_venue, short_venue, logical_time) DO NOTHING",
     )

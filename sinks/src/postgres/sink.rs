@@ -1,5 +1,6 @@
 //! Writes complete batches to PostgreSQL.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use nexus_model::LogicalTime;
@@ -77,8 +78,15 @@ impl PostgresSink {
             return Ok(());
         }
         let committed = self.committed;
-        let mut fresh = batch.clone();
-        fresh.times.retain(|(time, _)| *time >= committed);
+        // Times are in increasing order: only a batch that starts before the committed frontier
+        // (the first after a restart) needs a copy without its written times.
+        let fresh: Cow<'_, CompleteBatch> = if batch.times.first().is_some_and(|(time, _)| *time < committed) {
+            let mut fresh = batch.clone();
+            fresh.times.retain(|(time, _)| *time >= committed);
+            Cow::Owned(fresh)
+        } else {
+            Cow::Borrowed(batch)
+        };
         let mut tx = self.pool.begin().await.map_err(PostgresError::Write)?;
         write_snapshots(&mut tx, &fresh).await?;
         write_discrepancies(&mut tx, &fresh).await?;
