@@ -484,9 +484,10 @@ async fn the_sink_keeps_using_the_indexes_as_the_history_grows() {
     // Each batch replaces the arbitrage's decision, so the superseding UPDATE runs every time.
     let mut buffer = CompletedTimes::new();
     let mut replace = |time: u64| {
+        let was_accepted = time.is_multiple_of(2);
         buffer.accept(SinkEvent::Updates {
             stream: OutputStream::Decisions,
-            updates: vec![(decision(arb, time % 2 == 0, &[]), time, -1), (decision(arb, time % 2 == 1, &[]), time, 1)],
+            updates: vec![(decision(arb, was_accepted, &[]), time, -1), (decision(arb, !was_accepted, &[]), time, 1)],
         });
         buffer.accept(SinkEvent::Frontier(time + 1)).unwrap()
     };
