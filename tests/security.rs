@@ -1,15 +1,19 @@
 //! Security on a private nats-server: TLS with a certificate authority of the test's own, and
-//! user/password or token authentication from the environment. Secrets never reach the logs, the
+//! user/password, token or credentials-file (JWT and NKey) authentication from the environment. Secrets never reach the logs, the
 //! `parameters` table or an error message.
 
 mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::services::{PrivateNats, PrivatePostgres};
 use common::*;
+use data_encoding::BASE64URL_NOPAD;
 use nexus_sinks::postgres::testing::TestDatabase;
+use nkeys::KeyPair;
+use serde_json::json;
 
 const PASSWORD: &str = "hunter2-never-logged";
 const TOKEN: &str = "s3cret-token-never-logged";
@@ -180,4 +184,80 @@ fn postgres_over_tls_only_with_the_server_certificate_verified() {
     assert!(ok, "migrate over TLS: {stdout} {stderr}");
     let (_, stdout, _) = nexus_with(&["validate"], &verified, &[]);
     assert!(stdout.contains("ok    postgres: connected") && stdout.contains("ok    migrations"), "{stdout}");
+}
+
+/// A JWT as nats-server reads it: header and claims signed with the issuer's NKey.
+fn jwt(issuer: &KeyPair, subject: &str, name: &str, nats: serde_json::Value) -> String {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let header = BASE64URL_NOPAD.encode(br#"{"typ":"JWT","alg":"ed25519-nkey"}"#);
+    let claims = json!({"jti": format!("{name}{now}"), "iat": now, "iss": issuer.public_key(), "name": name,
+        "sub": subject, "nats": nats});
+    let unsigned = format!("{header}.{}", BASE64URL_NOPAD.encode(claims.to_string().as_bytes()));
+    let signature = issuer.sign(unsigned.as_bytes()).unwrap();
+    format!("{unsigned}.{}", BASE64URL_NOPAD.encode(&signature))
+}
+
+/// A user signed by `account` as a `.creds` file in `dir`: its path and the user's seed.
+fn creds_file(dir: &Path, file: &str, account: &KeyPair) -> (std::path::PathBuf, String) {
+    let user = KeyPair::new_user();
+    let claims = json!({"pub": {}, "sub": {}, "subs": -1, "data": -1, "payload": -1, "type": "user", "version": 2});
+    let user_jwt = jwt(account, &user.public_key(), "nexus-user", claims);
+    let seed = user.seed().unwrap();
+    let text = format!(
+        "-----BEGIN NATS USER JWT-----\n{user_jwt}\n------END NATS USER JWT------\n\n\
+         -----BEGIN USER NKEY SEED-----\n{seed}\n------END USER NKEY SEED------\n"
+    );
+    let path = dir.join(file);
+    std::fs::write(&path, text).unwrap();
+    (path, seed)
+}
+
+#[test]
+fn a_credentials_file_from_the_environment_authenticates_and_its_seed_is_never_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    // An operator of the test's own that trusts one account (and the system account JetStream
+    // needs); the server knows nothing else.
+    let operator = KeyPair::new_operator();
+    let (account, system) = (KeyPair::new_account(), KeyPair::new_account());
+    let operator_jwt = jwt(&operator, &operator.public_key(), "nexus-op", json!({"type": "operator", "version": 2}));
+    let limits = json!({"subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1, "wildcards": true,
+        "conn": -1, "leaf": -1});
+    let account_jwt = |key: &KeyPair, name: &str| {
+        jwt(&operator, &key.public_key(), name, json!({"limits": limits, "type": "account", "version": 2}))
+    };
+    std::fs::write(dir.path().join("operator.jwt"), operator_jwt).unwrap();
+    let server_config = dir.path().join("server.conf");
+    std::fs::write(
+        &server_config,
+        format!(
+            "operator: \"{}\"\nsystem_account: {}\nresolver: MEMORY\nresolver_preload: {{\n  {}: \"{}\"\n  {}: \"{}\"\n}}\n",
+            dir.path().join("operator.jwt").display(),
+            system.public_key(),
+            account.public_key(),
+            account_jwt(&account, "nexus-account"),
+            system.public_key(),
+            account_jwt(&system, "SYS"),
+        ),
+    )
+    .unwrap();
+    let nats = PrivateNats::start_with(&["-c", server_config.to_str().unwrap()]);
+    let (config, _) = write_config_on(dir.path(), &nats.url(), "postgres://postgres@127.0.0.1:5432/test", false, "");
+
+    let (good, seed) = creds_file(dir.path(), "good.creds", &account);
+    let good = good.to_str().unwrap();
+    let (ok, stdout, stderr) = nexus_with(&["validate"], &config, &[("NATS_CREDS", good)]);
+    assert!(stdout.contains("ok    nats: connected"), "{ok} {stdout} {stderr}");
+    assert!(!stdout.contains(&seed) && !stderr.contains(&seed), "the seed leaked: {stdout} {stderr}");
+
+    // Without credentials, and with a user signed by an account the operator never trusted: refused.
+    let (_, stdout, stderr) = nexus_with(&["validate"], &config, &[]);
+    assert!(stdout.contains("FAIL  nats:"), "no credentials must be refused: {stdout} {stderr}");
+    let stranger = KeyPair::new_account();
+    let (forged, _) = creds_file(dir.path(), "forged.creds", &stranger);
+    let (_, stdout, stderr) = nexus_with(&["validate"], &config, &[("NATS_CREDS", forged.to_str().unwrap())]);
+    assert!(stdout.contains("FAIL  nats:"), "an untrusted user must be refused: {stdout} {stderr}");
+    // A file that is not there is named in the failure.
+    let missing = dir.path().join("missing.creds");
+    let (ok, stdout, _) = nexus_with(&["validate"], &config, &[("NATS_CREDS", missing.to_str().unwrap())]);
+    assert!(!ok && stdout.contains("FAIL  nats:"), "{stdout}");
 }
