@@ -1,8 +1,7 @@
 //! Configuration of the PostgreSQL sink.
 
-use std::time::Duration;
-
 use std::str::FromStr;
+use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -13,8 +12,8 @@ use super::sink::{PostgresError, PostgresSink};
 /// The sink runs the same prepared statements for the whole life of a worker, starting on empty
 /// tables. PostgreSQL's default keeps the generic plan it makes at the sixth run, and the one made
 /// on an empty `decisions` table scans the whole table on every batch (and once more per retracted
-/// decision) long after it holds hundreds of thousands of rows: the soak's PostgreSQL spent most of
-/// its time there. Planning each run costs well under a millisecond per statement.
+/// decision) long after it holds hundreds of thousands of rows (21 million rows read in a 200 s
+/// soak). Planning each run adds one planning pass per statement, small next to its writes.
 const PLAN_EVERY_TIME: (&str, &str) = ("plan_cache_mode", "force_custom_plan");
 
 /// How to reach PostgreSQL and under which name to record progress.
