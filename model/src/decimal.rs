@@ -23,8 +23,55 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An exact, normalized decimal number.
-#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// Every constructor normalizes, so equal numbers have equal bits. Differential sorts and
+/// consolidates records by their `Ord` and `Eq` all the time, so both take a short cut:
+/// `Eq` compares the 16-byte encoding, and `Ord` compares the integer mantissas once they are at
+/// one scale (falling back to `Decimal`'s comparison when rescaling would overflow).
+#[derive(Clone, Copy, Default)]
 pub struct Dec(Decimal);
+
+impl PartialEq for Dec {
+    fn eq(&self, other: &Dec) -> bool {
+        self.0.serialize() == other.0.serialize()
+    }
+}
+
+impl std::hash::Hash for Dec {
+    /// The bits `Eq` compares, so equal values hash alike.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.serialize().hash(state);
+    }
+}
+
+impl Eq for Dec {}
+
+impl Ord for Dec {
+    fn cmp(&self, other: &Dec) -> std::cmp::Ordering {
+        let (scale, other_scale) = (self.0.scale(), other.0.scale());
+        let (mantissa, other_mantissa) = (self.0.mantissa(), other.0.mantissa());
+        // A scale is at most 28, so 10^28 fits an i128; a mantissa times it may not.
+        let rescaled = match scale.cmp(&other_scale) {
+            std::cmp::Ordering::Equal => Some((mantissa, other_mantissa)),
+            std::cmp::Ordering::Less => {
+                mantissa.checked_mul(10i128.pow(other_scale - scale)).map(|m| (m, other_mantissa))
+            }
+            std::cmp::Ordering::Greater => {
+                other_mantissa.checked_mul(10i128.pow(scale - other_scale)).map(|m| (mantissa, m))
+            }
+        };
+        match rescaled {
+            Some((a, b)) => a.cmp(&b),
+            None => self.0.cmp(&other.0),
+        }
+    }
+}
+
+impl PartialOrd for Dec {
+    fn partial_cmp(&self, other: &Dec) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 /// Why a text could not be read as a [`Dec`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -266,7 +313,7 @@ impl<'de> Visitor<'de> for BinaryDecVisitor {
 
     fn visit_bytes<E: de::Error>(self, bytes: &[u8]) -> Result<Dec, E> {
         let array: [u8; 16] = bytes.try_into().map_err(|_| E::invalid_length(bytes.len(), &self))?;
-        Ok(Dec(Decimal::deserialize(array)))
+        Ok(Dec::new(Decimal::deserialize(array)))
     }
 
     fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Dec, A::Error> {
@@ -274,7 +321,7 @@ impl<'de> Visitor<'de> for BinaryDecVisitor {
         for (i, byte) in array.iter_mut().enumerate() {
             *byte = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(i, &self))?;
         }
-        Ok(Dec(Decimal::deserialize(array)))
+        Ok(Dec::new(Decimal::deserialize(array)))
     }
 }
 
@@ -301,7 +348,8 @@ impl Monoid for Dec {
 
 impl Abelian for Dec {
     fn negate(&mut self) {
-        self.0 = -self.0;
+        // Normalized, so that zero never becomes a negative zero.
+        self.0 = (-self.0).normalize();
     }
 }
 
@@ -377,6 +425,18 @@ mod tests {
     }
 
     #[test]
+    fn zero_is_one_value_however_it_is_reached() {
+        let mut negated = Dec::ZERO;
+        negated.negate();
+        let cancelled = Dec::parse("0.10").unwrap().checked_sub(Dec::parse("0.1").unwrap()).unwrap();
+        let signed = Dec::parse("-0.000").unwrap();
+        for zero in [negated, cancelled, signed, Dec::ZERO.multiply(&-1)] {
+            assert_eq!(zero, Dec::ZERO);
+            assert_eq!(zero.to_string(), "0");
+        }
+    }
+
+    #[test]
     fn binary_encoding_round_trips_through_bincode() {
         let value = Dec::parse("-1234.000056").unwrap();
         let bytes = bincode::serialize(&value).unwrap();
@@ -390,6 +450,46 @@ mod tests {
         #[test]
         fn parse_never_panics(text in ".{0,40}") {
             let _ = Dec::parse(&text);
+        }
+
+        /// Equality is bitwise, so it must agree with the numeric order for values reached by
+        /// any constructor or operation: equal numbers, equal bits.
+        #[test]
+        fn equality_agrees_with_the_numeric_order(
+            a in -1_000_000_000i64..1_000_000_000, sa in 0u32..12,
+            b in -1_000_000_000i64..1_000_000_000, sb in 0u32..12,
+        ) {
+            let (x, y) = (Dec::new(Decimal::new(a, sa)), Dec::new(Decimal::new(b, sb)));
+            let results = [
+                x, y,
+                x.checked_add(y).unwrap(), x.checked_sub(y).unwrap(), x.checked_mul(y).unwrap(),
+                y.checked_add(x).unwrap().checked_sub(y).unwrap(), x.multiply(&-1).multiply(&-1),
+                { let mut n = x; n.negate(); n.negate(); n },
+                { let mut s = x; s.plus_equals(&y); s.plus_equals(&y.multiply(&-1)); s },
+                bincode::deserialize::<Dec>(&bincode::serialize(&x).unwrap()).unwrap(),
+                Dec::parse(&format!("{x}000")).unwrap_or(x),
+            ];
+            for p in &results {
+                for q in &results {
+                    proptest::prop_assert_eq!(p == q, p.cmp(q) == std::cmp::Ordering::Equal, "{} and {}", p, q);
+                    proptest::prop_assert_eq!(p.cmp(q), p.inner().cmp(&q.inner()), "{} and {}", p, q);
+                }
+            }
+        }
+
+        /// The short cut in `Ord` agrees with `Decimal`'s order, also where rescaling overflows
+        /// (mantissas up to 96 bits, scales up to 28).
+        #[test]
+        fn order_agrees_with_decimal(
+            a in proptest::prop_oneof![proptest::num::i128::ANY, -1_000_000_000i128..1_000_000_000], sa in 0u32..=28,
+            b in proptest::prop_oneof![proptest::num::i128::ANY, -1_000_000_000i128..1_000_000_000], sb in 0u32..=28,
+        ) {
+            let bounded = |m: i128, s: u32| Decimal::try_from_i128_with_scale(m % (1i128 << 96), s).ok();
+            if let (Some(x), Some(y)) = (bounded(a, sa), bounded(b, sb)) {
+                let (p, q) = (Dec::new(x), Dec::new(y));
+                proptest::prop_assert_eq!(p.cmp(&q), x.cmp(&y), "{} and {}", x, y);
+                proptest::prop_assert_eq!(p == q, x == y, "{} and {}", x, y);
+            }
         }
 
         #[test]

@@ -2,13 +2,15 @@
 //!
 //! ```text
 //! snapshots (not stale) ──┐
-//!                         ├─ reduce per (venue, asset): Legs ── reduce per asset: Pairs ── with params: score ─► opportunities
-//! latest books ───────────┘                                                                                   │
-//!                                     params (top_k) ── top_k: best per bucket, then TopK ◄───────────────────┘ ─► ranked
+//!                         ├─ reduce per (venue, asset): Legs ── reduce per asset: Pairs ──┐
+//! latest books ───────────┘                                                               ├─ join per asset: score ─► opportunities
+//! params ── with each asset that has a leg: ParamsByAsset ────────────────────────────────┘           │
+//! params (top_k) ── top_k: best per bucket, then TopK ◄───────────────────────────────────────────────┘ ─► ranked
 //! ```
 //!
-//! The confidence filter, fees, weights and thresholds come from the broadcast parameter collection,
-//! so a `control.params` change rescores every pair at its logical time. The ranking keeps the best
+//! The confidence filter, fees, weights and thresholds come from the parameter collection, paired
+//! with every asset that has a leg, so a `control.params` change rescores every pair at its logical
+//! time while a changed pair looks up only its own asset's parameters. The ranking keeps the best
 //! `top_k` per hash bucket, then ranks the bucket winners in one reduce: a change outside its
 //! bucket's best never reaches the global stage.
 
@@ -18,6 +20,7 @@ mod rank;
 mod score;
 
 use differential_dataflow::VecCollection;
+use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 use nexus_model::market::BookTop;
 use nexus_model::records::{Opportunity, Ranked, Snapshot, SnapshotStatus};
 use nexus_model::{Asset, Venue};
@@ -88,22 +91,39 @@ pub fn opportunities<'s>(
     let legs_by_asset = legs.map(|((_venue, asset), leg)| (asset, leg));
 
     // Pairs: every two venues quoting the same asset, once per unordered pair. A reduce over the
-    // (at most four) legs of an asset: a changed leg revisits its asset, not a join's history.
+    // (at most four) legs of an asset: a changed leg revisits its asset, not a join's history. Its
+    // output stays arranged by asset, for the scoring join to read.
     let pairs = legs_by_asset
-        .reduce_named("Pairs", |_asset, legs, output| {
-            let present: Vec<&Leg> = legs.iter().filter(|(_, count)| *count > 0).map(|(leg, _)| *leg).collect();
-            for (index, a) in present.iter().enumerate() {
-                for b in &present[index + 1..] {
-                    if a.venue < b.venue {
-                        output.push((((*a).clone(), (*b).clone()), 1isize));
+        .clone()
+        .arrange_by_key_named("Arrange: Pairs")
+        .reduce_abelian::<_, ValBuilder<Asset, (Leg, Leg), Time, isize>, ValSpine<Asset, (Leg, Leg), Time, isize>, _, _>(
+            "Pairs",
+            |_asset, legs, output| {
+                let present: Vec<&Leg> = legs.iter().filter(|(_, count)| *count > 0).map(|(leg, _)| *leg).collect();
+                for (index, a) in present.iter().enumerate() {
+                    for b in &present[index + 1..] {
+                        if a.venue < b.venue {
+                            output.push((((*a).clone(), (*b).clone()), 1isize));
+                        }
                     }
                 }
-            }
-        })
-        .map(|(asset, (a, b))| (asset, a, b));
+            },
+            |buffer, asset, updates| {
+                buffer.clear();
+                buffer.extend(updates.drain(..).map(|(pair, time, diff)| ((asset.clone(), pair), time, diff)));
+            },
+        );
 
-    // Scoring with the parameters in force.
-    let opportunities = with_params(pairs, params.clone(), |(asset, a, b), p| score(asset, a, b, p));
+    // The parameters in force, once per asset that has a leg: a handful of records that change
+    // when an asset appears or goes, or the parameters change (a leg replaced at a time cancels
+    // before `distinct` sees it).
+    let assets = legs_by_asset.map(|(asset, _leg)| asset).distinct();
+    let params_by_asset = with_params(assets, params.clone(), |asset, p| Some((asset.clone(), p.clone())))
+        .arrange_by_key_named("ParamsByAsset");
+
+    // Scoring: each changed pair looks up its asset's parameters; a parameter change rescores
+    // every pair of every asset at its time.
+    let opportunities = pairs.join_core(params_by_asset, |asset, (a, b), p| score(asset, a, b, p));
 
     // Ranking: the best `top_k` by the ranking order, in two stages (per hash bucket, then global).
     let ranked = top_k(opportunities.clone().map(|o| RankKey::of(&o)), params.map(|p| p.top_k), RANK_BUCKETS)
