@@ -24,7 +24,11 @@ use nexus_operators::latest_by_key;
 use nexus_operators::latest_by_key::Upsert;
 use nexus_sinks::SinkEvent;
 use serde::Serialize;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::Exchange;
+use timely::dataflow::operators::Probe;
+use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use timely::dataflow::{InputHandleVec, Scope};
 
@@ -181,12 +185,19 @@ fn emit<'s, D: Serialize + Clone + 'static>(
     let sink = outputs.sink.clone();
     let json = collection.flat_map(|record| serde_json::to_string(&record).ok());
     let json = if outputs.gather { json.inner.exchange(|_| 0).as_collection() } else { json };
-    json.inspect_batch(move |_time, updates| {
-        let updates = updates.iter().map(|(json, time, diff)| (json.clone(), *time, *diff)).collect();
-        // A closed sink has already failed and reports its own error; nothing to do here.
-        let _ = sink.send(SinkEvent::Updates { stream, updates });
-    })
-    .probe_with(probe);
+    // Hands each batch of updates over as it is (no copy), and outputs nothing: the probe on its
+    // empty output passes a time only once every update before it has been sent.
+    json.inner
+        .unary::<CapacityContainerBuilder<Vec<((), Time, isize)>>, _, _, _>(Pipeline, "Emit", move |_default, _info| {
+            move |input, _output| {
+                input.for_each(|_time, updates| {
+                    let updates = std::mem::take(updates);
+                    // A closed sink has already failed and reports its own error; nothing to do here.
+                    let _ = sink.send(SinkEvent::Updates { stream, updates });
+                });
+            }
+        })
+        .probe_with(probe);
 }
 
 impl PipelineInputs {

@@ -240,10 +240,48 @@ impl fmt::Debug for Dec {
     }
 }
 
+/// Room for the longest text of a `Dec`: a sign, 29 digits, a point and 27 leading zeros.
+const TEXT_CAPACITY: usize = 64;
+
+impl Dec {
+    /// The value's text, written into `buffer`: the mantissa's digits with the point `scale`
+    /// places from the right. For a normalized value that is exactly what `Decimal`'s `Display`
+    /// writes, without its formatting machinery (outputs serialize many of these).
+    fn text(self, buffer: &mut [u8; TEXT_CAPACITY]) -> &str {
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(self.0.mantissa().unsigned_abs()).as_bytes();
+        let scale = self.0.scale() as usize;
+        let mut len = 0;
+        let mut push = |bytes: &[u8]| {
+            buffer[len..len + bytes.len()].copy_from_slice(bytes);
+            len += bytes.len();
+        };
+        if self.0.is_sign_negative() && !self.0.is_zero() {
+            push(b"-");
+        }
+        if scale == 0 {
+            push(digits);
+        } else if digits.len() > scale {
+            let (whole, fraction) = digits.split_at(digits.len() - scale);
+            push(whole);
+            push(b".");
+            push(fraction);
+        } else {
+            push(b"0.");
+            for _ in digits.len()..scale {
+                push(b"0");
+            }
+            push(digits);
+        }
+        // Only ASCII digits, signs and points were written.
+        std::str::from_utf8(&buffer[..len]).unwrap_or_default()
+    }
+}
+
 impl Serialize for Dec {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         if serializer.is_human_readable() {
-            serializer.collect_str(&self.0)
+            serializer.serialize_str(self.text(&mut [0; TEXT_CAPACITY]))
         } else {
             serializer.serialize_bytes(&self.0.serialize())
         }
@@ -489,6 +527,17 @@ mod tests {
                 let (p, q) = (Dec::new(x), Dec::new(y));
                 proptest::prop_assert_eq!(p.cmp(&q), x.cmp(&y), "{} and {}", x, y);
                 proptest::prop_assert_eq!(p == q, x == y, "{} and {}", x, y);
+            }
+        }
+
+        /// The serialized text is `Decimal`'s own, for every normalized value.
+        #[test]
+        fn serialized_text_is_the_display_text(
+            m in proptest::prop_oneof![proptest::num::i128::ANY, -1_000_000_000i128..1_000_000_000], scale in 0u32..=28,
+        ) {
+            if let Ok(value) = Decimal::try_from_i128_with_scale(m % (1i128 << 96), scale) {
+                let dec = Dec::new(value);
+                proptest::prop_assert_eq!(serde_json::to_string(&dec).unwrap(), format!("\"{}\"", value.normalize()));
             }
         }
 
