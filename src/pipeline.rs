@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 
 use compact_str::CompactString;
+use differential_dataflow::VecCollection;
 use differential_dataflow::input::{Input, InputSession};
-use differential_dataflow::{AsCollection, VecCollection};
 use nexus_dataflows::opportunities::{OpportunityParams, opportunities};
 use nexus_dataflows::reconcile::{ReconcileParams, reconcile};
 use nexus_dataflows::risk_gate::{GateInputs, GateParams, HaltState, risk_gate};
@@ -183,12 +183,14 @@ fn emit<'s, D: Serialize + Clone + 'static>(
     probe: &ProbeHandle<Time>,
 ) {
     let sink = outputs.sink.clone();
-    let json = collection.flat_map(|record| serde_json::to_string(&record).ok());
-    let json = if outputs.gather { json.inner.exchange(|_| 0).as_collection() } else { json };
+    let json = collection.flat_map(|record| serde_json::to_string(&record).ok()).inner;
+    let json = if outputs.gather { json.exchange(|_| 0) } else { json };
     // Hands each batch of updates over as it is (no copy), and outputs nothing: the probe on its
     // empty output passes a time only once every update before it has been sent.
-    json.inner
-        .unary::<CapacityContainerBuilder<Vec<((), Time, isize)>>, _, _, _>(Pipeline, "Emit", move |_default, _info| {
+    json.unary::<CapacityContainerBuilder<Vec<((), Time, isize)>>, _, _, _>(
+        Pipeline,
+        "Emit",
+        move |_default, _info| {
             move |input, _output| {
                 input.for_each(|_time, updates| {
                     let updates = std::mem::take(updates);
@@ -196,8 +198,9 @@ fn emit<'s, D: Serialize + Clone + 'static>(
                     let _ = sink.send(SinkEvent::Updates { stream, updates });
                 });
             }
-        })
-        .probe_with(probe);
+        },
+    )
+    .probe_with(probe);
 }
 
 impl PipelineInputs {
