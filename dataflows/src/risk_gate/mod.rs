@@ -4,7 +4,7 @@
 //! opportunities ── with params ──┐
 //! books (depth) ─────────────────┼─ reduce per asset: Sizing ─► candidates ─┐
 //! reference prices ──────────────┘                                          │
-//! halts, critical alerts, VaR over limit, params, fill changes ─────────────┤ (paced by deadlines)
+//! halts, latest critical alerts, VaR over limit, params, fill changes ──────┤ (paced by deadlines)
 //!   ┌─ deadlines (fed back `lead` early, `lead` later) ─► due ──────────────┤
 //!   │                                    latest fact time ─► now ───────────┤
 //!   └── open states ◄── reduce_core: Gate (reads its own output) ◄──────────┘ ─► decisions
@@ -116,11 +116,18 @@ pub fn risk_gate<'s>(inputs: GateInputs<'s>) -> Gate<'s> {
 
     // Limits that come from outside: halts, critical alerts, VaR over the limit, the parameters.
     let halt_facts = halts.map(GateFact::Halt);
-    let critical = alerts.filter(|a| a.severity == Severity::Critical).map(|a| GateFact::Critical {
-        last_us: a.last_us,
-        alert_id: a.alert_id,
-        account: a.account,
-    });
+    // Only each account's latest critical alert reaches the gate: an alert halts until a lift that
+    // comes after it, so the latest decides. Alerts are never retracted, so without this the gate
+    // would walk every critical alert ever raised at every logical time.
+    let critical = alerts
+        .filter(|a| a.severity == Severity::Critical)
+        .map(|a| (a.account, (a.last_us, a.alert_id)))
+        .reduce_named("LatestCritical", |_account, alerts, output| {
+            if let Some((latest, _)) = alerts.iter().filter(|(_, count)| *count > 0).max_by(|a, b| a.0.cmp(b.0)) {
+                output.push(((*latest).clone(), 1isize));
+            }
+        })
+        .map(|(account, (last_us, alert_id))| GateFact::Critical { last_us, alert_id, account });
     let var_over = with_params(var, params.clone(), |v, p| {
         (v.account == p.account && v.var_hist_99 > p.max_var).then_some(GateFact::VarOver)
     });
