@@ -3,7 +3,7 @@
 use compact_str::CompactString;
 use nexus_model::control::HaltScope;
 use nexus_model::market::Side;
-use nexus_model::records::{ArbId, Decision};
+use nexus_model::records::ArbId;
 use nexus_model::{Dec, Venue};
 use serde::{Deserialize, Serialize};
 
@@ -196,6 +196,4 @@ pub enum GateOut {
     State(ArbState),
     /// A fill of an open leg, kept while the arbitrage is open.
     LegFill(LegFill),
-    /// A decision.
-    Decision(Decision),
 }

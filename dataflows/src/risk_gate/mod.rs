@@ -7,8 +7,11 @@
 //! halts, latest critical alerts, VaR over limit, params, fill changes ──────┤ (paced by deadlines)
 //!   ┌─ deadlines (fed back `lead` early, `lead` later) ─► due ──────────────┤
 //!   │                                    latest fact time ─► now ───────────┤
-//!   └── open states ◄── reduce_core: Gate (reads its own output) ◄──────────┘ ─► decisions
-//!                                 └─ appearances of states ─► orders
+//!   └── open states ◄── reduce_core: Gate (reads its own output) ◄──────────┘
+//!            ├─ appearances of states ─► orders
+//!            ├─ the state's own decision (accepted, or leg_timeout) ─────────────────┐
+//!            └─ with the limits: RejectionContext ─┐                                 ├─► decisions
+//! candidates ─ with the context: rejected with reasons (if they could be entered) ┘─┘
 //! ```
 //!
 //! Which arbitrages are open depends on earlier decisions. The `Gate` reduce reads its own output
@@ -20,13 +23,19 @@
 //! will see ([`deadline_lead`]). Orders are the appearances of states: an arbitrage that appears
 //! open sends both open legs, one that appears closed both close legs, one that appears unwound its
 //! filled leg's reverse. They are never retracted. Candidates are all sized for one account, so the
-//! gate itself is a single reduce.
+//! gate itself is a single reduce, and it only decides which arbitrages are open: the `decisions`
+//! are read off its states, and each candidate left out is rejected, with the checks it fails,
+//! against one `RejectionContext` (limits, exposure and taken arbitrages after the time's states),
+//! so a rejection is recomputed when its candidate or the context changes rather than by the
+//! gate at every logical time.
 
 mod decide;
 mod facts;
+mod limits;
 pub mod oracle;
 mod orders;
 mod params;
+mod rejections;
 mod sizing;
 mod step;
 
@@ -49,6 +58,7 @@ pub use step::step;
 use crate::Time;
 use crate::opportunities::BookFigures;
 use crate::var::PriceTick;
+use rejections::{RejectionContext, decision_of_state, rejection};
 
 /// What the gate reads.
 pub struct GateInputs<'s> {
@@ -112,7 +122,7 @@ pub fn risk_gate<'s>(inputs: GateInputs<'s>) -> Gate<'s> {
         .reduce_named("Sizing", |_asset, facts, output| {
             output.extend(sizing::size_all(facts).into_iter().map(|c| (c, 1isize)));
         })
-        .map(|(_asset, candidate)| GateFact::Candidate(candidate));
+        .map(|(_asset, candidate)| candidate);
 
     // Limits that come from outside: halts, critical alerts, VaR over the limit, the parameters.
     let halt_facts = halts.map(GateFact::Halt);
@@ -154,8 +164,8 @@ pub fn risk_gate<'s>(inputs: GateInputs<'s>) -> Gate<'s> {
     // Every fact, and the latest time any of them changed: the clock new arbitrages open at. The
     // facts from outside the loop wait until the deadlines have caught up with their time (see
     // `pace`).
-    let outside =
-        candidates.concat(halt_facts).concat(critical).concat(var_over).concat(params_facts).concat(fill_changes);
+    let limits = halt_facts.concat(critical).concat(var_over).concat(params_facts);
+    let outside = candidates.clone().map(GateFact::Candidate).concat(limits.clone()).concat(fill_changes);
     let facts = pace(outside, deadlines.clone()).concat(deadlines);
     let now = latest_by_key(facts.inner.clone().map(|(_fact, time, _diff)| ((), Some(time), time)))
         .map(|((), time)| GateFact::Now(time));
@@ -174,14 +184,25 @@ pub fn risk_gate<'s>(inputs: GateInputs<'s>) -> Gate<'s> {
             },
         )
         .as_collection(|_unit, out| out.clone());
-    let next_state = gate.clone().flat_map(|out| match out {
+    let next_state = gate.flat_map(|out| match out {
         GateOut::State(state) => Some(state),
-        GateOut::LegFill(_) | GateOut::Decision(_) => None,
+        GateOut::LegFill(_) => None,
     });
-    let decisions = gate.flat_map(|out| match out {
-        GateOut::Decision(decision) => Some(decision),
-        GateOut::State(_) | GateOut::LegFill(_) => None,
-    });
+
+    // Decisions: one per state that stands for an arbitrage (open, or blocked after its leg
+    // deadline), and a rejection with its reasons for every other candidate that could be
+    // entered, against the limits and the exposure after the time's states.
+    let context = limits
+        .concat(next_state.clone().map(GateFact::State))
+        .map(|fact| ((), fact))
+        .reduce_named("RejectionContext", |_unit, facts, output| {
+            output.extend(RejectionContext::of(facts).map(|context| (context, 1isize)));
+        })
+        .map(|((), context)| context);
+    let decisions = next_state
+        .clone()
+        .flat_map(|state| decision_of_state(&state))
+        .concat(with_params(candidates, context, rejection));
 
     // Deadlines of the open arbitrages, `lead` early (never before the arbitrage opened).
     let due = next_state.clone().flat_map(move |s| match s {

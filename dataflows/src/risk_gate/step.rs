@@ -55,7 +55,7 @@ pub fn step(facts: &[(&GateFact, isize)], current: &mut Vec<(GateOut, isize)>, c
         match out {
             GateOut::State(state) if *count > 0 => remembered.push((GateFact::State(state.clone()), *count)),
             GateOut::LegFill(fill) => remembered.push((GateFact::LegFill(fill.clone()), *count)),
-            GateOut::State(_) | GateOut::Decision(_) => {}
+            GateOut::State(_) => {}
         }
     }
     let open_before: Vec<&OpenArb> = remembered
