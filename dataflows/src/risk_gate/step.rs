@@ -40,12 +40,12 @@ fn leg_fills(open: &[&OpenArb], changes: &[(&GateFact, isize)]) -> Vec<(LegFill,
 }
 
 /// The gate at one time. `facts` are the inputs in force; `current` is the gate's output before
-/// this time (state, leg fills and decisions); `changes` receives what turns `current` into the
+/// this time (state and leg fills); `changes` receives what turns `current` into the
 /// output at this time.
 ///
 /// - The previous state and the remembered leg fills join the facts, with the fills that arrive
 ///   now on the legs that were open before now.
-/// - [`decide`] gives the next state and the decisions.
+/// - [`decide`] gives the next state.
 /// - The leg fills are remembered while their arbitrage stays open, with the fills that arrive
 ///   now on any leg open after this time (an arbitrage opened now counts them from its next step,
 ///   as the definition's "fills in force" does).
