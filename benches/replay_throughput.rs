@@ -204,7 +204,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             workers: w,
             progress: false,
             database_url: None,
-            arrangement_sizes: None,
+            introspection: Default::default(),
         };
         let started = Instant::now();
         let summary = replay(&options)?;

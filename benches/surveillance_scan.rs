@@ -38,7 +38,7 @@ fn main() {
             workers: w,
             progress: false,
             database_url: None,
-            arrangement_sizes: None,
+            introspection: Default::default(),
         };
         let started = Instant::now();
         let summary = replay(&options).unwrap_or_else(|e| panic!("replay failed: {e}"));

@@ -10,15 +10,16 @@
 //! - [`publish`] and [`record`]: recordings into and out of NATS; [`simulate`]: the simulator into NATS.
 //! - [`admin`]: `nexus migrate` and `nexus validate`.
 //! - [`error_chain`]: an error and its causes on one line, for logs and messages.
-//! - [`progress`]: the terminal progress bar; [`arrangements`]: arrangement sizes from differential's log.
+//! - [`progress`]: the terminal progress bar; [`introspection`]: arrangement sizes and operator times
+//!   from timely's and differential's logs (`nexus replay --arrangement-sizes`, `--operator-times`).
 //!
 //! Domain types live in `nexus-model`, operators in `nexus-operators`, dataflows in
 //! `nexus-dataflows`, input handling in `nexus-sources` and outputs in `nexus-sinks`.
 
 pub mod admin;
-pub mod arrangements;
 pub mod demo;
 pub mod error_chain;
+pub mod introspection;
 pub mod pipeline;
 pub mod progress;
 pub mod publish;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use nexus::arrangements::ArrangementSizes;
+use nexus::introspection::Introspection;
 use nexus::publish::Pace;
 use nexus::record::RecordLimits;
 use nexus::replay::{ReplayOptions, ReplaySummary, replay};
@@ -59,6 +59,11 @@ enum Command {
         /// (slows the replay down).
         #[arg(long, value_name = "SECONDS")]
         arrangement_sizes: Option<u64>,
+        /// Report the time every operator took (its own, summed over workers), sampled every
+        /// SECONDS of logical time to show how it changes as the replay goes on (slows the
+        /// replay down).
+        #[arg(long, value_name = "SECONDS")]
+        operator_times: Option<u64>,
     },
     /// The long-running worker: NATS in, PostgreSQL and out.<stream> subjects out, until SIGINT
     /// or SIGTERM.
@@ -267,15 +272,21 @@ fn run_cli() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Replay { input, output, config, workers, quiet, database_url, arrangement_sizes } => {
+        Command::Replay { input, output, config, workers, quiet, database_url, arrangement_sizes, operator_times } => {
             let config = Config::load(config.as_deref()).context("invalid configuration")?;
             let workers = workers.unwrap_or(config.workers.threads);
             anyhow::ensure!(workers >= 1, "--workers must be at least 1");
             let progress = !quiet && std::io::stderr().is_terminal();
             anyhow::ensure!(arrangement_sizes != Some(0), "--arrangement-sizes must be at least 1 second");
-            let arrangement_sizes =
-                arrangement_sizes.map(|seconds| ArrangementSizes::new(seconds.saturating_mul(1_000_000)));
-            let options = ReplayOptions { input, output, config, workers, progress, database_url, arrangement_sizes };
+            anyhow::ensure!(operator_times != Some(0), "--operator-times must be at least 1 second");
+            let mut introspection = Introspection::default();
+            if let Some(seconds) = arrangement_sizes {
+                introspection = introspection.with_arrangement_sizes(seconds.saturating_mul(1_000_000));
+            }
+            if let Some(seconds) = operator_times {
+                introspection = introspection.with_operator_times(seconds.saturating_mul(1_000_000));
+            }
+            let options = ReplayOptions { input, output, config, workers, progress, database_url, introspection };
             tracing::info!(input = %options.input.display(), output = %options.output.display(), workers, "replay starting");
             let summary = replay(&options).context("replay failed")?;
             print_summary(&summary, &options);
@@ -497,5 +508,32 @@ fn print_summary(summary: &ReplaySummary, options: &ReplayOptions) {
         for (name, records) in report.by_name.iter().take(12) {
             say!("  {name:<40} {records:>12}");
         }
+    }
+    if let (Some(operators), Some(times)) = (&summary.operators, options.introspection.operators()) {
+        print_operator_times(operators, times.every_us(), options.workers);
+    }
+}
+
+/// Operators that took the most time, with their time in the first and last intervals of
+/// logical time (growth there is state or work building up as the replay went on).
+fn print_operator_times(operators: &[nexus::introspection::OperatorTime], every_us: u64, workers: usize) {
+    let all: f64 = operators.iter().map(|op| op.total.as_secs_f64()).sum();
+    let intervals = operators.first().map_or(0, |op| op.per_interval.len());
+    say!(
+        "time per operator ({all:.3} s in all: own time, nested operators left out, summed over {workers} \
+         worker(s); first and last of {intervals} intervals of {} s of logical time):",
+        every_us / 1_000_000
+    );
+    say!("  {:<40} {:>5} {:>10} {:>7} {:>9} {:>9}", "operator", "count", "total s", "share", "first s", "last s");
+    for op in operators.iter().take(25) {
+        let total = op.total.as_secs_f64();
+        let first = op.per_interval.first().map_or(0.0, |d| d.as_secs_f64());
+        let last = op.per_interval.last().map_or(0.0, |d| d.as_secs_f64());
+        say!(
+            "  {:<40} {:>5} {total:>10.3} {:>6.1}% {first:>9.3} {last:>9.3}",
+            op.name,
+            op.operators,
+            total / all.max(1e-9) * 100.0
+        );
     }
 }

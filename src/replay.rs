@@ -20,7 +20,7 @@ use nexus_sinks::postgres::{PostgresError, PostgresSink, PostgresSinkConfig};
 use nexus_sources::bridge::{self, BridgeError};
 use nexus_sources::recording::{RecordingError, RecordingReader};
 
-use crate::arrangements::ArrangementSizes;
+use crate::introspection::{Introspection, OperatorTime};
 use crate::progress::Progress;
 use crate::worker;
 
@@ -46,8 +46,9 @@ pub struct ReplayOptions {
     pub progress: bool,
     /// Also write every batch to this (migrated) PostgreSQL database.
     pub database_url: Option<String>,
-    /// Measure arrangement sizes (sampled as logical time advances); slows the replay down.
-    pub arrangement_sizes: Option<ArrangementSizes>,
+    /// What to measure of the dataflow as logical time advances (arrangement sizes, operator
+    /// times); each measure slows the replay down.
+    pub introspection: Introspection,
 }
 
 /// Why a replay failed.
@@ -93,6 +94,8 @@ pub struct ReplaySummary {
     pub outputs: SinkSummary,
     /// Arrangement sizes over logical time, when asked for.
     pub arrangements: Option<ArrangementReport>,
+    /// Time per operator name, the most first, when asked for.
+    pub operators: Option<Vec<OperatorTime>>,
 }
 
 /// Updates held in arrangements while the replay ran.
@@ -168,7 +171,7 @@ pub fn replay(options: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
         receivers,
         options.config.clone(),
         sink_tx,
-        options.arrangement_sizes.clone(),
+        options.introspection.clone(),
         Default::default(),
         Default::default(),
     )
@@ -193,8 +196,9 @@ pub fn replay(options: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
         elapsed: started.elapsed(),
         outputs,
         arrangements: options
-            .arrangement_sizes
-            .as_ref()
+            .introspection
+            .arrangements()
             .map(|sizes| ArrangementReport { samples: sizes.samples(), by_name: sizes.by_name() }),
+        operators: options.introspection.operators().map(|times| times.report()),
     })
 }

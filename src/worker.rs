@@ -18,7 +18,7 @@ use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use timely::worker::Worker;
 use tokio::sync::mpsc::error::TryRecvError;
 
-use crate::arrangements::ArrangementSizes;
+use crate::introspection::Introspection;
 use crate::pipeline::{self, PipelineInputs, Time};
 
 /// Trace-merge work per idle step (differential's `idle_merge_effort`).
@@ -84,18 +84,18 @@ impl Placement {
 
 /// Starts `receivers.len()` timely worker threads in this process, each running [`run`] on its own
 /// feed; join the guards to wait for them.
-/// With `sizes`, every worker reports its arrangement sizes and worker 0 samples them. Each worker
+/// Every worker feeds the measures `introspection` has on, and worker 0 samples them. Each worker
 /// registers a wake-up in `wakers`, for a feed that wakes its workers when it sends.
 pub fn start(
     receivers: Vec<FeedReceiver>,
     config: Config,
     sink: SyncSender<SinkEvent>,
-    sizes: Option<ArrangementSizes>,
+    introspection: Introspection,
     wakers: Wakers,
     completed: Completed,
 ) -> Result<WorkerGuards<()>, String> {
     let placement = Placement::single(receivers.len());
-    start_placed(receivers, &placement, config, sink, sizes, wakers, completed)
+    start_placed(receivers, &placement, config, sink, introspection, wakers, completed)
 }
 
 /// [`start`] for one process of several: `receivers` feed this process's workers, and with more
@@ -106,7 +106,7 @@ pub fn start_placed(
     placement: &Placement,
     config: Config,
     sink: SyncSender<SinkEvent>,
-    sizes: Option<ArrangementSizes>,
+    introspection: Introspection,
     wakers: Wakers,
     completed: Completed,
 ) -> Result<WorkerGuards<()>, String> {
@@ -124,16 +124,14 @@ pub fn start_placed(
         let local = worker.index().checked_sub(first_worker);
         let feed =
             receivers.lock().ok().and_then(|mut all| local.and_then(|local| all.get_mut(local).and_then(Option::take)));
-        if let Some(sizes) = &sizes {
-            sizes.install(worker);
-        }
+        introspection.install(worker);
         let activator = worker.sync_activator_for(vec![]);
         wakers.register(move || {
             let _ = activator.activate();
         });
         if let Some(feed) = feed {
             let outputs = pipeline::Outputs { sink: sink.clone(), gather };
-            run(worker, feed, Arc::clone(&config), outputs, sizes.clone(), completed.clone());
+            run(worker, feed, Arc::clone(&config), outputs, introspection.clone(), completed.clone());
         }
     })
 }
@@ -144,12 +142,11 @@ pub fn run(
     mut feed: FeedReceiver,
     config: Arc<Config>,
     outputs: pipeline::Outputs,
-    sizes: Option<ArrangementSizes>,
+    introspection: Introspection,
     completed: Completed,
 ) {
     let sink = outputs.sink.clone();
-    let sampler = sizes.filter(|_| worker.index() == 0);
-    let mut next_sample: Option<Time> = None;
+    let sampler = Some(introspection).filter(|measures| measures.is_on() && worker.index() == 0);
     let probe = ProbeHandle::new();
     let history = PriceHistory::from_config(&config);
     let kept = SurveillanceHistory::from_config(&config);
@@ -180,12 +177,8 @@ pub fn run(
                 }
                 previous_watermark = Some(watermark);
                 worker.step();
-                if let Some(sizes) = &sampler {
-                    let due = *next_sample.get_or_insert(watermark.saturating_add(sizes.every_us));
-                    if watermark >= due {
-                        sizes.sample(watermark);
-                        next_sample = Some(due.saturating_add(sizes.every_us));
-                    }
+                if let Some(measures) = &sampler {
+                    measures.observe(watermark);
                 }
             }
             Ok(Feed::End { last_time }) => {

@@ -27,7 +27,7 @@ fn run(input: &Path, output: &Path, workers: usize) -> ReplaySummary {
         workers,
         progress: false,
         database_url: None,
-        arrangement_sizes: None,
+        introspection: Default::default(),
     };
     replay(&options).expect("replay succeeds")
 }
@@ -492,7 +492,7 @@ fn opportunities_follow_design_5_2_with_configured_fees_weights_and_a_run_time_t
         workers: 2,
         progress: false,
         database_url: None,
-        arrangement_sizes: None,
+        introspection: Default::default(),
     };
     replay(&options).unwrap();
 
@@ -557,5 +557,55 @@ fn opportunities_follow_design_5_2_with_configured_fees_weights_and_a_run_time_t
     assert_eq!(
         third.last().map(|l| (l["time"].clone(), l["diff"].clone())),
         Some((json!(T0 + 200 * SECOND), json!(-1)))
+    );
+}
+
+#[test]
+fn operator_times_and_arrangement_sizes_are_measured_together() {
+    // Both measures listen to timely's log, which takes one logger per worker: both must fill.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let recording = dir.path().join("simulated.jsonl");
+    nexus::simulate::write_recording(&recording, 11, 300).expect("recording written");
+    let introspection = nexus::introspection::Introspection::default()
+        .with_arrangement_sizes(30 * SECOND)
+        .with_operator_times(30 * SECOND);
+    let workers = 2;
+    let options = ReplayOptions {
+        input: recording,
+        output: dir.path().join("out"),
+        config: Config::default(),
+        workers,
+        progress: false,
+        database_url: None,
+        introspection: introspection.clone(),
+    };
+    let summary = replay(&options).expect("replay succeeds");
+
+    let sizes = summary.arrangements.expect("arrangement sizes reported");
+    // The recording covers about 200 s of logical time, fed in rounds of 4,096 messages that each
+    // cover tens of seconds: a sample is taken at the first round past each 30 s.
+    assert!(sizes.samples.len() >= 3, "{:?}", sizes.samples);
+    assert!(sizes.by_name.iter().any(|(name, held)| name.starts_with("Arrange") && *held > 0), "{:?}", sizes.by_name);
+
+    let operators = summary.operators.expect("operator times reported");
+    let samples = operators[0].per_interval.len();
+    assert_eq!(samples, sizes.samples.len(), "one interval per sample, both every 30 s");
+    // Every worker builds the same dataflow: the risk gate's reduce once per worker.
+    let gate = operators.iter().find(|op| op.name == "Gate").expect("the Gate reduce is timed");
+    assert_eq!(gate.operators, workers);
+    for op in &operators {
+        assert_eq!(op.per_interval.len(), samples, "{}", op.name);
+        let sampled: std::time::Duration = op.per_interval.iter().sum();
+        assert!(sampled <= op.total, "{}: intervals {sampled:?} > total {:?}", op.name, op.total);
+    }
+    assert!(operators.windows(2).all(|pair| pair[0].total >= pair[1].total), "the most time first");
+    // Own times leave nested operators out, so together they cannot exceed the workers' time
+    // (counting a subgraph's children in it as well would, about twice over).
+    let own: std::time::Duration = operators.iter().map(|op| op.total).sum();
+    assert!(own > std::time::Duration::ZERO);
+    assert!(
+        own <= summary.elapsed * workers as u32,
+        "{own:?} of own time in {:?} with {workers} workers",
+        summary.elapsed
     );
 }

@@ -26,7 +26,7 @@ fn run(input: &Path, output: &Path, workers: usize) {
         workers,
         progress: false,
         database_url: None,
-        arrangement_sizes: None,
+        introspection: Default::default(),
     };
     replay(&options).expect("replay succeeds");
 }
@@ -194,7 +194,7 @@ fn arrangement_sizes_stay_flat_once_the_window_and_retention_are_full() {
     config.var.grain_ms = 0;
     config.var.retention_ms = retention_ms;
     config.var.resolve();
-    let sizes = nexus::arrangements::ArrangementSizes::new(120 * 1_000_000);
+    let introspection = nexus::introspection::Introspection::default().with_arrangement_sizes(120 * 1_000_000);
     let options = ReplayOptions {
         input: recording,
         output: dir.path().join("out"),
@@ -202,10 +202,11 @@ fn arrangement_sizes_stay_flat_once_the_window_and_retention_are_full() {
         workers: 2,
         progress: false,
         database_url: None,
-        arrangement_sizes: Some(sizes.clone()),
+        introspection: introspection.clone(),
     };
     let summary = replay(&options).expect("replay succeeds");
     assert!(summary.outputs.lines[&nexus_model::records::OutputStream::Var] > 0, "VaR was computed");
+    let sizes = introspection.arrangements().expect("arrangement sizes measured");
     let samples: Vec<i64> = sizes.samples().iter().map(|(_, total)| *total).collect();
     assert!(samples.len() >= 18, "{samples:?}");
     // Traces merge in steps, so totals wobble (here between about 7,000 and 16,000); what must not

@@ -17,7 +17,7 @@ fn run(input: &Path, output: &Path, workers: usize) -> String {
         workers,
         progress: false,
         database_url: None,
-        arrangement_sizes: None,
+        introspection: Default::default(),
     };
     replay(&options).expect("replay succeeds");
     std::fs::read_to_string(output.join("alerts.jsonl")).expect("alerts file")

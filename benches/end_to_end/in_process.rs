@@ -43,8 +43,9 @@ pub fn run(load: &Load, rate: u64, seconds: u64, workers: usize) -> RateRun {
         }
         (latency, updates, last_output)
     });
-    let guards = worker::start(receivers, Config::default(), sink_tx, None, wakers.clone(), completed.clone())
-        .unwrap_or_else(|e| panic!("workers: {e}"));
+    let guards =
+        worker::start(receivers, Config::default(), sink_tx, Default::default(), wakers.clone(), completed.clone())
+            .unwrap_or_else(|e| panic!("workers: {e}"));
     // Let the workers install their dataflows before the clock starts.
     thread::sleep(Duration::from_millis(200));
 

@@ -121,9 +121,15 @@ pub fn demo(options: &DemoOptions, stop: Arc<AtomicBool>) -> Result<String, Demo
             .map_err(|_| DemoError::Panicked("simulator"))?
     };
 
-    let guards =
-        worker::start(receivers, options.config.clone(), sink_tx, None, Default::default(), Default::default())
-            .map_err(DemoError::Worker)?;
+    let guards = worker::start(
+        receivers,
+        options.config.clone(),
+        sink_tx,
+        Default::default(),
+        Default::default(),
+        Default::default(),
+    )
+    .map_err(DemoError::Worker)?;
 
     let shown = if options.interactive {
         show_terminal(&state, &events, &simulated, &stop)

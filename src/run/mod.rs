@@ -215,7 +215,7 @@ pub fn run(config: Config, placement: Placement, ready: impl FnOnce(Started)) ->
     let writer_task = runtime.spawn(writer::write_batches(batch_rx, sinks, telemetry.clone()));
 
     ready(started);
-    let guards = worker::start_placed(receivers, &placement, config, sink_tx, None, wakers, completed)
+    let guards = worker::start_placed(receivers, &placement, config, sink_tx, Default::default(), wakers, completed)
         .map_err(RunError::Worker)?;
     let worker_results = guards.join();
     dispatcher.join().map_err(|_| RunError::Panicked("sink dispatcher"))?;

@@ -6,30 +6,30 @@ use std::sync::{Arc, Mutex};
 
 use differential_dataflow::logging::{DifferentialEvent, DifferentialEventBuilder};
 use nexus_model::LogicalTime;
-use timely::logging::{TimelyEvent, TimelyEventBuilder};
-use timely::worker::Worker;
+use timely::logging_core::Registry;
 
-/// (worker index, operator id).
-type OperatorKey = (usize, usize);
+use super::{OperatorKey, OperatorNames, name_of};
 
 #[derive(Default)]
 struct Sizes {
-    /// Operator names, from timely's log.
-    names: HashMap<OperatorKey, String>,
     /// Updates held per arrangement operator.
     records: HashMap<OperatorKey, i64>,
+    /// When the next sample is due.
+    next_sample: Option<LogicalTime>,
     /// (logical time, total updates held) samples.
     samples: Vec<(LogicalTime, i64)>,
     /// Updates held per arrangement name at the last sample.
     last_by_name: Vec<(String, i64)>,
 }
 
-/// Shared by every worker of a process: each adds its arrangements, worker 0 takes samples.
-#[derive(Clone, Default)]
+/// Shared by every worker of a process: each adds its arrangements, one worker takes samples.
+#[derive(Clone)]
 pub struct ArrangementSizes {
     inner: Arc<Mutex<Sizes>>,
+    /// Operator names, to say which arrangement holds what.
+    names: OperatorNames,
     /// Logical time between samples.
-    pub every_us: LogicalTime,
+    every_us: LogicalTime,
 }
 
 impl std::fmt::Debug for ArrangementSizes {
@@ -40,24 +40,12 @@ impl std::fmt::Debug for ArrangementSizes {
 
 impl ArrangementSizes {
     /// Sizes sampled every `every_us` of logical time.
-    pub fn new(every_us: LogicalTime) -> ArrangementSizes {
-        ArrangementSizes { inner: Arc::default(), every_us: every_us.max(1) }
+    pub(super) fn new(every_us: LogicalTime, names: OperatorNames) -> ArrangementSizes {
+        ArrangementSizes { inner: Arc::default(), names, every_us: every_us.max(1) }
     }
 
-    /// Listens to `worker`'s timely and differential logs; call before building dataflows.
-    pub fn install(&self, worker: &mut Worker) {
-        let index = worker.index();
-        let Some(mut registry) = worker.log_register() else { return };
-        let names = Arc::clone(&self.inner);
-        registry.insert::<TimelyEventBuilder, _>("timely", move |_time, events| {
-            let Some(events) = events else { return };
-            let Ok(mut sizes) = names.lock() else { return };
-            for (_, event) in events.iter() {
-                if let TimelyEvent::Operates(operator) = event {
-                    sizes.names.insert((index, operator.id), operator.name.clone());
-                }
-            }
-        });
+    /// Listens to worker `index`'s differential log (batches made, merged and dropped).
+    pub(super) fn install_differential(&self, index: usize, registry: &mut Registry) {
         let records = Arc::clone(&self.inner);
         registry.insert::<DifferentialEventBuilder, _>("differential/arrange", move |_time, events| {
             let Some(events) = events else { return };
@@ -82,8 +70,17 @@ impl ArrangementSizes {
         self.inner.lock().map(|sizes| sizes.records.values().sum()).unwrap_or(0)
     }
 
-    /// Records a sample at logical time `time`.
-    pub fn sample(&self, time: LogicalTime) {
+    /// Records a sample if one is due at logical time `time` (the first one `every_us` after the
+    /// first time observed).
+    pub(super) fn observe(&self, time: LogicalTime) {
+        {
+            let Ok(mut sizes) = self.inner.lock() else { return };
+            let due = *sizes.next_sample.get_or_insert(time.saturating_add(self.every_us));
+            if time < due {
+                return;
+            }
+            sizes.next_sample = Some(due.saturating_add(self.every_us));
+        }
         let total = self.total();
         let by_name = self.by_name_now();
         if let Ok(mut sizes) = self.inner.lock() {
@@ -104,11 +101,11 @@ impl ArrangementSizes {
     }
 
     fn by_name_now(&self) -> Vec<(String, i64)> {
+        let names = self.names.snapshot();
         let Ok(sizes) = self.inner.lock() else { return Vec::new() };
         let mut totals: BTreeMap<String, i64> = BTreeMap::new();
         for (key, records) in &sizes.records {
-            let name = sizes.names.get(key).cloned().unwrap_or_else(|| format!("operator {}", key.1));
-            *totals.entry(name).or_insert(0) += records;
+            *totals.entry(name_of(&names, key)).or_insert(0) += records;
         }
         let mut sorted: Vec<(String, i64)> = totals.into_iter().collect();
         sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
