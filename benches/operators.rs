@@ -130,7 +130,7 @@ fn ranking(c: &mut Criterion) {
     // stands for the limit collection's one value.
     let mut rounds = Rounds::<(u64, u64)>::new(|records| {
         let limit = records.clone().filter(|(_, id)| *id == u64::MAX).map(|_| 20usize);
-        top_k(records.filter(|(_, id)| *id != u64::MAX), limit, 16)
+        top_k(records.filter(|(_, id)| *id != u64::MAX), limit, 16, |(_, id): &(u64, u64)| *id)
     });
     rounds.round(std::iter::once(((0, u64::MAX), 1)).chain((0..10_000u64).map(|i| ((i * 7 % 10_007, i), 1))));
     let mut scores: Vec<u64> = (0..10_000u64).map(|i| i * 7 % 10_007).collect();

@@ -1,7 +1,7 @@
 //! The `k` least records of a collection, ranked, in two stages so that most changes stay local.
 
+use differential_dataflow::ExchangeData;
 use differential_dataflow::VecCollection;
-use differential_dataflow::{ExchangeData, Hashable};
 use serde::{Deserialize, Serialize};
 
 use crate::Time;
@@ -18,24 +18,26 @@ enum Entry<D> {
 /// The `k` least distinct records of `collection` by `Ord`, with ranks 1..=k, where `k` is the one
 /// record of `limit` (nothing is output while `limit` is empty).
 ///
-/// Stage one keeps the best `k` within each of `buckets` hash buckets (`TopKBucket`); stage two
-/// ranks the bucket winners (`TopK`). A change to a record that is not among its bucket's best `k`
-/// stops at stage one, so the single, global stage sees only the changes that can matter; each
-/// reduce revisits `n / buckets` or `buckets * k` records instead of all `n`.
+/// Stage one keeps the best `k` within each of `buckets` buckets (`TopKBucket`); stage two ranks
+/// the bucket winners (`TopK`). A change to a record that is not among its bucket's best `k` stops
+/// at stage one, so the single, global stage sees only the changes that can matter; each reduce
+/// revisits `n / buckets` or `buckets * k` records instead of all `n`.
+///
+/// `identity` picks a record's bucket (modulo `buckets`). It should hash what stays the same when
+/// a record is replaced (an id, not a score), so that a replacement retracts and inserts within
+/// one bucket: hashing the whole record would revisit two buckets per change.
 pub fn top_k<'s, D>(
     collection: VecCollection<'s, Time, D>,
     limit: VecCollection<'s, Time, usize>,
     buckets: u64,
+    identity: impl Fn(&D) -> u64 + 'static,
 ) -> VecCollection<'s, Time, (u32, D)>
 where
-    D: ExchangeData + Hashable,
+    D: ExchangeData,
 {
     let buckets = buckets.max(1);
     // Stage one: the best k per bucket.
-    let items = collection.map(move |d| {
-        let hash: u64 = d.hashed().into();
-        (hash % buckets, Entry::Item(d))
-    });
+    let items = collection.map(move |d| (identity(&d) % buckets, Entry::Item(d)));
     let limits = limit.clone().flat_map(move |k| (0..buckets).map(move |bucket| (bucket, Entry::Limit(k))));
     let winners = items
         .concat(limits)

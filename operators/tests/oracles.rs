@@ -243,7 +243,7 @@ proptest! {
             let output = harness::run(workers, combined.clone(), move |c| {
                 let data = c.clone().flat_map(|x| x.ok());
                 let limit = c.flat_map(|x| x.err());
-                top_k(data, limit, buckets)
+                top_k(data, limit, buckets, |(_, id): &(u8, u64)| *id)
             });
             for t in 0..35 {
                 let present: Vec<(u8, u64)> = collection_at(&history, t).into_iter().filter(|(_, c)| *c > 0).map(|(r, _)| r).collect();

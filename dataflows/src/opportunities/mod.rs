@@ -126,8 +126,9 @@ pub fn opportunities<'s>(
     let opportunities = pairs.join_core(params_by_asset, |asset, (a, b), p| score(asset, a, b, p));
 
     // Ranking: the best `top_k` by the ranking order, in two stages (per hash bucket, then global).
-    let ranked = top_k(opportunities.clone().map(|o| RankKey::of(&o)), params.map(|p| p.top_k), RANK_BUCKETS)
-        .map(|(rank, key)| key.ranked(rank));
+    let ranked =
+        top_k(opportunities.clone().map(|o| RankKey::of(&o)), params.map(|p| p.top_k), RANK_BUCKETS, RankKey::identity)
+            .map(|(rank, key)| key.ranked(rank));
 
     Opportunities { opportunities, ranked }
 }

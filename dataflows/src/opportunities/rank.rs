@@ -34,6 +34,12 @@ impl RankKey {
         }
     }
 
+    /// A hash of the pair (asset, long venue, short venue), which its rescorings keep.
+    pub fn identity(&self) -> u64 {
+        use differential_dataflow::Hashable;
+        (&self.symbol, self.long_venue, self.short_venue).hashed()
+    }
+
     /// The `ranked` record at `rank`.
     pub fn ranked(&self, rank: u32) -> Ranked {
         Ranked {
