@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! snapshots (not stale) ──┐
-//!                         ├─ reduce per (venue, asset): Legs ── reduce per asset: Pairs ──┐
+//!                         ├─ reduce per asset: Pairs (each venue's leg, then every two) ──┐
 //! latest books ───────────┘                                                               ├─ join per asset: score ─► opportunities
 //! params ── with each asset that has a leg: ParamsByAsset ────────────────────────────────┘           │
 //! params (top_k) ── top_k: best per bucket, then TopK ◄───────────────────────────────────────────────┘ ─► ranked
@@ -33,7 +33,7 @@ pub use score::{BookFigures, Leg, score};
 
 use crate::Time;
 
-/// What the per-(venue, asset) reduce is told.
+/// What the per-asset `Pairs` reduce is told about a venue.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 enum LegFact {
     /// The venue's non-stale snapshot.
@@ -63,7 +63,7 @@ pub fn opportunities<'s>(
     books: VecCollection<'s, Time, ((Venue, Asset), BookTop)>,
     params: VecCollection<'s, Time, OpportunityParams>,
 ) -> Opportunities<'s> {
-    // Legs: each (venue, asset)'s non-stale snapshot with its book, if any.
+    // Legs: each venue's non-stale snapshot of an asset, and its book's figures, by asset.
     let snapshot_facts = snapshots.filter(|s| s.status != SnapshotStatus::Stale).map(|s| {
         let leg = Leg {
             venue: s.venue,
@@ -72,38 +72,42 @@ pub fn opportunities<'s>(
             next_funding_ms: s.next_funding_ms,
             book: None,
         };
-        ((s.venue, s.symbol), LegFact::Snapshot(leg))
+        (s.symbol, (s.venue, LegFact::Snapshot(leg)))
     });
-    let book_facts = books.flat_map(|(key, book)| BookFigures::of(&book).map(|figures| (key, LegFact::Book(figures))));
-    let legs = snapshot_facts.concat(book_facts).reduce_named("Legs", |_key, facts, output| {
-        let book = facts.iter().find_map(|(fact, count)| match fact {
-            LegFact::Book(figures) if *count > 0 => Some(*figures),
-            _ => None,
-        });
-        let snapshot = facts.iter().find_map(|(fact, count)| match fact {
-            LegFact::Snapshot(leg) if *count > 0 => Some(leg),
-            _ => None,
-        });
-        if let Some(leg) = snapshot {
-            output.push((Leg { book, ..leg.clone() }, 1isize));
-        }
+    let book_facts = books.flat_map(|((venue, asset), book)| {
+        BookFigures::of(&book).map(|figures| (asset, (venue, LegFact::Book(figures))))
     });
-    let legs_by_asset = legs.map(|((_venue, asset), leg)| (asset, leg));
 
-    // Pairs: every two venues quoting the same asset, once per unordered pair. A reduce over the
-    // (at most four) legs of an asset: a changed leg revisits its asset, not a join's history. Its
-    // output stays arranged by asset, for the scoring join to read.
-    let pairs = legs_by_asset
-        .clone()
-        .arrange_by_key_named("Arrange: Pairs")
-        .reduce_abelian::<_, ValBuilder<Asset, (Leg, Leg), Time, isize>, ValSpine<Asset, (Leg, Leg), Time, isize>, _, _>(
+    // The parameters in force, once per asset that has a leg (a non-stale snapshot): a handful of
+    // records that change when an asset appears or goes, or the parameters change (a snapshot
+    // replaced at a time cancels before `distinct` sees it).
+    let assets = snapshot_facts.clone().map(|(asset, _fact)| asset).distinct();
+    let params_by_asset = with_params(assets, params.clone(), |asset, p| Some((asset.clone(), p.clone())))
+        .arrange_by_key_named("ParamsByAsset");
+
+    // Pairs: every two venues quoting the same asset, once per unordered pair, from one reduce over
+    // the asset's snapshots and books (at most four of each): a changed snapshot or book revisits
+    // its asset, not a join's history. Its output stays arranged by asset, for the scoring join to
+    // read.
+    let pairs =
+        snapshot_facts.concat(book_facts).arrange_by_key_named("Arrange: Pairs").reduce_abelian::<_, ValBuilder<
+            Asset,
+            (Leg, Leg),
+            Time,
+            isize,
+        >, ValSpine<
+            Asset,
+            (Leg, Leg),
+            Time,
+            isize,
+        >, _, _>(
             "Pairs",
-            |_asset, legs, output| {
-                let present: Vec<&Leg> = legs.iter().filter(|(_, count)| *count > 0).map(|(leg, _)| *leg).collect();
-                for (index, a) in present.iter().enumerate() {
-                    for b in &present[index + 1..] {
+            |_asset, facts, output| {
+                let legs = legs_of(facts);
+                for (index, a) in legs.iter().enumerate() {
+                    for b in &legs[index + 1..] {
                         if a.venue < b.venue {
-                            output.push((((*a).clone(), (*b).clone()), 1isize));
+                            output.push(((a.clone(), b.clone()), 1isize));
                         }
                     }
                 }
@@ -113,13 +117,6 @@ pub fn opportunities<'s>(
                 buffer.extend(updates.drain(..).map(|(pair, time, diff)| ((asset.clone(), pair), time, diff)));
             },
         );
-
-    // The parameters in force, once per asset that has a leg: a handful of records that change
-    // when an asset appears or goes, or the parameters change (a leg replaced at a time cancels
-    // before `distinct` sees it).
-    let assets = legs_by_asset.map(|(asset, _leg)| asset).distinct();
-    let params_by_asset = with_params(assets, params.clone(), |asset, p| Some((asset.clone(), p.clone())))
-        .arrange_by_key_named("ParamsByAsset");
 
     // Scoring: each changed pair looks up its asset's parameters; a parameter change rescores
     // every pair of every asset at its time.
@@ -131,4 +128,23 @@ pub fn opportunities<'s>(
             .map(|(rank, key)| key.ranked(rank));
 
     Opportunities { opportunities, ranked }
+}
+
+/// The legs of one asset, by venue: each venue's present snapshot with its present book's figures,
+/// if any (`facts` come sorted by venue, as a reduce hands them over).
+fn legs_of(facts: &[(&(Venue, LegFact), isize)]) -> Vec<Leg> {
+    facts
+        .chunk_by(|(a, _), (b, _)| a.0 == b.0)
+        .filter_map(|venue_facts| {
+            let book = venue_facts.iter().find_map(|((_venue, fact), count)| match fact {
+                LegFact::Book(figures) if *count > 0 => Some(*figures),
+                _ => None,
+            });
+            let snapshot = venue_facts.iter().find_map(|((_venue, fact), count)| match fact {
+                LegFact::Snapshot(leg) if *count > 0 => Some(leg),
+                _ => None,
+            });
+            snapshot.map(|leg| Leg { book, ..leg.clone() })
+        })
+        .collect()
 }
