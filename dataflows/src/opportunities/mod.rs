@@ -42,6 +42,11 @@ enum LegFact {
     Book(BookFigures),
 }
 
+/// The `Pairs` reduce's output: pairs of legs arranged by asset, for the scoring join.
+type PairsBuilder = ValBuilder<Asset, (Leg, Leg), Time, isize>;
+/// The trace of [`PairsBuilder`]'s batches.
+type PairsSpine = ValSpine<Asset, (Leg, Leg), Time, isize>;
+
 /// Hash buckets of the first ranking stage.
 const RANK_BUCKETS: u64 = 16;
 
@@ -89,18 +94,10 @@ pub fn opportunities<'s>(
     // the asset's snapshots and books (at most four of each): a changed snapshot or book revisits
     // its asset, not a join's history. Its output stays arranged by asset, for the scoring join to
     // read.
-    let pairs =
-        snapshot_facts.concat(book_facts).arrange_by_key_named("Arrange: Pairs").reduce_abelian::<_, ValBuilder<
-            Asset,
-            (Leg, Leg),
-            Time,
-            isize,
-        >, ValSpine<
-            Asset,
-            (Leg, Leg),
-            Time,
-            isize,
-        >, _, _>(
+    let pairs = snapshot_facts
+        .concat(book_facts)
+        .arrange_by_key_named("Arrange: Pairs")
+        .reduce_abelian::<_, PairsBuilder, PairsSpine, _, _>(
             "Pairs",
             |_asset, facts, output| {
                 let legs = legs_of(facts);
