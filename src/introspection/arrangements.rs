@@ -8,14 +8,14 @@ use differential_dataflow::logging::{DifferentialEvent, DifferentialEventBuilder
 use nexus_model::LogicalTime;
 use timely::logging_core::Registry;
 
-use super::{OperatorKey, OperatorNames, name_of};
+use super::{OperatorKey, OperatorNames, SampleClock, name_of};
 
 #[derive(Default)]
 struct Sizes {
     /// Updates held per arrangement operator.
     records: HashMap<OperatorKey, i64>,
     /// When the next sample is due.
-    next_sample: Option<LogicalTime>,
+    clock: SampleClock,
     /// (logical time, total updates held) samples.
     samples: Vec<(LogicalTime, i64)>,
     /// Updates held per arrangement name at the last sample.
@@ -73,13 +73,9 @@ impl ArrangementSizes {
     /// Records a sample if one is due at logical time `time` (the first one `every_us` after the
     /// first time observed).
     pub(super) fn observe(&self, time: LogicalTime) {
-        {
-            let Ok(mut sizes) = self.inner.lock() else { return };
-            let due = *sizes.next_sample.get_or_insert(time.saturating_add(self.every_us));
-            if time < due {
-                return;
-            }
-            sizes.next_sample = Some(due.saturating_add(self.every_us));
+        let due = self.inner.lock().is_ok_and(|mut sizes| sizes.clock.due(time, self.every_us));
+        if !due {
+            return;
         }
         let total = self.total();
         let by_name = self.by_name_now();

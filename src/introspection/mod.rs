@@ -33,6 +33,26 @@ impl OperatorNames {
     }
 }
 
+/// When a measure's next sample is due: the first `every_us` after the first time observed, then
+/// every `every_us` of logical time.
+#[derive(Default)]
+struct SampleClock {
+    /// The logical time of the next sample, once a time has been observed.
+    next: Option<LogicalTime>,
+}
+
+impl SampleClock {
+    /// Whether a sample is due at `time`; if so, the following one is set `every_us` later.
+    fn due(&mut self, time: LogicalTime, every_us: LogicalTime) -> bool {
+        let due = *self.next.get_or_insert(time.saturating_add(every_us));
+        if time < due {
+            return false;
+        }
+        self.next = Some(due.saturating_add(every_us));
+        true
+    }
+}
+
 /// The name of `key` in `names`, or `operator <id>` if it was never announced.
 fn name_of(names: &HashMap<OperatorKey, String>, key: &OperatorKey) -> String {
     names.get(key).cloned().unwrap_or_else(|| format!("operator {}", key.1))
@@ -97,7 +117,8 @@ impl Introspection {
         let mut schedules = self.operators.as_ref().map(|times| times.worker_log(index));
         registry.insert::<TimelyEventBuilder, _>("timely", move |_time, events| {
             let Some(events) = events else { return };
-            if let Ok(mut names) = names.0.lock() {
+            let announces = events.iter().any(|(_, event)| matches!(event, TimelyEvent::Operates(_)));
+            if let Some(mut names) = names.0.lock().ok().filter(|_| announces) {
                 for (_, event) in events.iter() {
                     if let TimelyEvent::Operates(operator) = event {
                         names.insert((index, operator.id), operator.name.clone());

@@ -8,14 +8,14 @@ use std::time::Duration;
 use nexus_model::LogicalTime;
 use timely::logging::{StartStop, TimelyEvent};
 
-use super::{OperatorKey, OperatorNames, name_of};
+use super::{OperatorKey, OperatorNames, SampleClock, name_of};
 
 #[derive(Default)]
 struct Times {
     /// Own time per operator so far.
     spent: HashMap<OperatorKey, Duration>,
     /// When the next sample is due.
-    next_sample: Option<LogicalTime>,
+    clock: SampleClock,
     /// Own time per operator so far, at each sample.
     samples: Vec<HashMap<OperatorKey, Duration>>,
 }
@@ -71,9 +71,7 @@ impl OperatorTimes {
     /// first time observed).
     pub(super) fn observe(&self, time: LogicalTime) {
         let Ok(mut times) = self.inner.lock() else { return };
-        let due = *times.next_sample.get_or_insert(time.saturating_add(self.every_us));
-        if time >= due {
-            times.next_sample = Some(due.saturating_add(self.every_us));
+        if times.clock.due(time, self.every_us) {
             let sample = times.spent.clone();
             times.samples.push(sample);
         }
